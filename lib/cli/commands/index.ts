@@ -1,0 +1,10 @@
+/**
+ * Every `covergenre` subcommand, in the order `--help` lists them. Each lives in its own module
+ * and calls into lib/, so the CLI adds no logic of its own.
+ */
+import type { Command } from "../framework";
+import { doctorCommand } from "./doctor";
+import { labCommand, notebooksCommand } from "./notebooks";
+import { setupCommand } from "./setup";
+
+export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand];

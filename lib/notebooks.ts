@@ -1,0 +1,174 @@
+/**
+ * Running the notebooks headless (CI, `npm run notebooks`) and interactively (`covergenre lab`).
+ *
+ * The tslab kernel is installed project-locally (`.jupyter-local/`, git-ignored) with an absolute
+ * path to this checkout's tslab binary, so it never depends on PATH or on a global install, and
+ * Jupyter finds it through JUPYTER_PATH. Notebooks import lib/ as `./lib/...` through the tracked
+ * symlink `notebooks/lib -> ../lib` (tslab only compiles files under the notebook's folder).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { PROJECT_ROOT } from "./paths";
+import { UserError } from "./util/errors";
+
+export const NOTEBOOKS = ["01.Crawl", "02.MakeCSV", "03.Refine_Divide", "Inception_7genre"] as const;
+
+export const NOTEBOOKS_DIR = path.join(PROJECT_ROOT, "notebooks");
+export const EXECUTED_DIR = path.join(NOTEBOOKS_DIR, "_executed");
+const JUPYTER_PREFIX = path.join(PROJECT_ROOT, ".jupyter-local");
+const KERNELS_DIR = path.join(JUPYTER_PREFIX, "share", "jupyter", "kernels");
+
+function which(cmd: string): string | null {
+  const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() || null : null;
+}
+
+/**
+ * The Jupyter to use. Debian's /usr/bin/jupyter first: a pyenv `python3`/`jupyter` earlier on PATH
+ * often has no nbconvert. `COVERGENRE_JUPYTER` overrides.
+ */
+export function findJupyter(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.COVERGENRE_JUPYTER) return env.COVERGENRE_JUPYTER;
+  if (fs.existsSync("/usr/bin/jupyter")) return "/usr/bin/jupyter";
+  return which("jupyter");
+}
+
+function tslabBinary(): string {
+  return path.join(PROJECT_ROOT, "node_modules", ".bin", "tslab");
+}
+
+function kernelSpecPath(): string {
+  return path.join(KERNELS_DIR, "tslab", "kernel.json");
+}
+
+export function jupyterStatus(env: NodeJS.ProcessEnv = process.env): { jupyter: string | null; nbconvert: boolean; tslabKernel: boolean } {
+  const jupyter = findJupyter(env);
+  let nbconvert = false;
+  if (jupyter) nbconvert = spawnSync(jupyter, ["nbconvert", "--version"], { encoding: "utf8" }).status === 0;
+  return { jupyter, nbconvert, tslabKernel: kernelIsInstalled() };
+}
+
+function kernelIsInstalled(): boolean {
+  try {
+    const spec = JSON.parse(fs.readFileSync(kernelSpecPath(), "utf8")) as { argv: string[] };
+    return spec.argv[0] === tslabBinary();
+  } catch {
+    return false;
+  }
+}
+
+/** The environment Jupyter must run with to see the project-local kernel. */
+export function jupyterEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const jupyterPath = [path.join(JUPYTER_PREFIX, "share", "jupyter"), env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
+  const binPath = [path.join(PROJECT_ROOT, "node_modules", ".bin"), env.PATH].filter(Boolean).join(path.delimiter);
+  // Never let a token reach notebook outputs through the kernel's environment by accident: the crawl
+  // notebook reads it explicitly and only reports whether it is set.
+  return { ...env, JUPYTER_PATH: jupyterPath, PATH: binPath };
+}
+
+/** Install the tslab kernel into `.jupyter-local/` (idempotent). */
+export function ensureKernel(log: (s: string) => void = () => {}): void {
+  if (kernelIsInstalled()) return;
+  const jupyter = findJupyter();
+  if (!jupyter) {
+    throw new UserError(
+      "Jupyter is not installed. On Debian/Ubuntu: apt-get install -y --no-install-recommends jupyter-notebook jupyter-nbconvert python3-nbconvert python3-ipykernel jupyter-client",
+    );
+  }
+  // tslab's installer runs `<python> -m jupyter kernelspec install`; use the Python that owns this Jupyter.
+  const python = fs.existsSync("/usr/bin/python3") && jupyter.startsWith("/usr/bin/") ? "/usr/bin/python3" : which("python3") ?? "python3";
+  log(`installing the tslab kernel into ${JUPYTER_PREFIX}`);
+  execFileSync(tslabBinary(), ["install", `--python=${python}`, `--prefix=${JUPYTER_PREFIX}`, `--binary=${tslabBinary()}`], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  if (!kernelIsInstalled()) throw new Error(`tslab install ran but ${kernelSpecPath()} is not there`);
+}
+
+export interface NotebookRun {
+  notebook: string;
+  ok: boolean;
+  seconds: number;
+  output: string;
+  /** Cells that printed to stderr (warnings) — reported, not fatal. */
+  stderrCells: number;
+  error?: string;
+}
+
+/**
+ * Execute notebooks headless with nbconvert, writing executed copies to `notebooks/_executed/`
+ * (git-ignored). A cell that throws, or a TypeScript error, fails that notebook.
+ */
+export async function runNotebooks(
+  names: readonly string[] = NOTEBOOKS,
+  opts: { env?: NodeJS.ProcessEnv; timeoutSeconds?: number; log?: (s: string) => void } = {},
+): Promise<NotebookRun[]> {
+  const log = opts.log ?? (() => {});
+  ensureKernel(log);
+  const jupyter = findJupyter()!;
+  fs.mkdirSync(EXECUTED_DIR, { recursive: true });
+  const results: NotebookRun[] = [];
+  for (const name of names) {
+    const file = path.join(NOTEBOOKS_DIR, `${name}.ipynb`);
+    if (!fs.existsSync(file)) throw new UserError(`no notebook ${file} (known: ${NOTEBOOKS.join(", ")})`);
+    const started = Date.now();
+    log(`executing ${name}.ipynb …`);
+    const args = [
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      "--ExecutePreprocessor.kernel_name=tslab",
+      `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 3600}`,
+      "--output-dir",
+      EXECUTED_DIR,
+      file,
+    ];
+    const { code, output } = await runProcess(jupyter, args, { cwd: NOTEBOOKS_DIR, env: jupyterEnv(opts.env) });
+    const seconds = (Date.now() - started) / 1000;
+    let stderrCells = 0;
+    let error: string | undefined;
+    const executed = path.join(EXECUTED_DIR, `${name}.ipynb`);
+    if (code === 0 && fs.existsSync(executed)) {
+      const nb = JSON.parse(fs.readFileSync(executed, "utf8")) as { cells: Array<{ outputs?: Array<{ output_type: string; name?: string; ename?: string; evalue?: string }> }> };
+      for (const cell of nb.cells) {
+        const outs = cell.outputs ?? [];
+        if (outs.some((o) => o.output_type === "stream" && o.name === "stderr")) stderrCells++;
+        const err = outs.find((o) => o.output_type === "error");
+        if (err) error = `${err.ename}: ${err.evalue}`;
+      }
+    } else {
+      error = lastLines(output, 25);
+    }
+    const ok = code === 0 && !error;
+    results.push({ notebook: name, ok, seconds, output, stderrCells, ...(error ? { error } : {}) });
+    log(`${ok ? "ok  " : "FAIL"} ${name}.ipynb in ${seconds.toFixed(1)} s${stderrCells ? ` (${stderrCells} cells wrote to stderr)` : ""}`);
+    if (!ok) log(error ?? "");
+  }
+  return results;
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trim().split("\n").slice(-n).join("\n");
+}
+
+function runProcess(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+    child.on("error", (err) => resolve({ code: 1, output: String(err) }));
+  });
+}
+
+/** Start Jupyter Notebook on the notebooks folder with the project kernel (interactive use). */
+export function startJupyter(extraArgs: string[] = []): Promise<number> {
+  ensureKernel((s) => process.stderr.write(s + "\n"));
+  const jupyter = findJupyter()!;
+  return new Promise((resolve) => {
+    const child = spawn(jupyter, ["notebook", ...extraArgs], { cwd: NOTEBOOKS_DIR, env: jupyterEnv(), stdio: "inherit" });
+    child.on("close", (code) => resolve(code ?? 0));
+  });
+}

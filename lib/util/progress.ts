@@ -1,0 +1,101 @@
+/**
+ * Progress for long jobs: a redrawn bar on a TTY, and a plain line every `intervalMs` otherwise
+ * (CI logs, nbconvert), so a user always sees done/total, rate and ETA.
+ */
+export interface ProgressOptions {
+  /** What is being counted, e.g. "covers". */
+  unit?: string;
+  /** Where to write; stderr by default so that `--json` stdout stays machine-readable. */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Minimum time between non-TTY lines. */
+  intervalMs?: number;
+  /** Force the non-TTY format (tests). */
+  plain?: boolean;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export class Progress {
+  private done = 0;
+  private readonly counts = new Map<string, number>();
+  private readonly started: number;
+  private lastDraw = 0;
+  private readonly stream: NonNullable<ProgressOptions["stream"]>;
+  private readonly tty: boolean;
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly label: string,
+    private total: number | null,
+    private readonly options: ProgressOptions = {},
+  ) {
+    this.stream = options.stream ?? process.stderr;
+    this.tty = !options.plain && Boolean(this.stream.isTTY);
+    this.intervalMs = options.intervalMs ?? (this.tty ? 100 : 10_000);
+    this.now = options.now ?? Date.now;
+    this.started = this.now();
+  }
+
+  setTotal(total: number | null): void {
+    this.total = total;
+  }
+
+  /** Count `n` finished items, optionally under a status (e.g. "downloaded", "failed"). */
+  tick(status?: string, n = 1): void {
+    this.done += n;
+    if (status) this.counts.set(status, (this.counts.get(status) ?? 0) + n);
+    const t = this.now();
+    if (t - this.lastDraw >= this.intervalMs) {
+      this.lastDraw = t;
+      this.draw(false);
+    }
+  }
+
+  /** Write the final line. */
+  finish(): void {
+    this.draw(true);
+  }
+
+  get count(): number {
+    return this.done;
+  }
+
+  /** The current status line (without bar), e.g. "features 120/3763 3.1/s ETA 19m40s [ok 118, failed 2]". */
+  line(): string {
+    const elapsed = Math.max(1e-3, (this.now() - this.started) / 1000);
+    const rate = this.done / elapsed;
+    const unit = this.options.unit ? ` ${this.options.unit}` : "";
+    const of = this.total != null ? `/${this.total}` : "";
+    const eta =
+      this.total != null && rate > 0 && this.done < this.total
+        ? ` ETA ${formatDuration((this.total - this.done) / rate)}`
+        : ` in ${formatDuration(elapsed)}`;
+    const counts = this.counts.size
+      ? ` [${[...this.counts].map(([k, v]) => `${k} ${v}`).join(", ")}]`
+      : "";
+    return `${this.label} ${this.done}${of}${unit} ${rate.toFixed(rate < 10 ? 2 : 0)}/s${eta}${counts}`;
+  }
+
+  private draw(final: boolean): void {
+    const text = this.line();
+    if (this.tty) {
+      const width = 24;
+      const frac = this.total ? Math.min(1, this.done / this.total) : 0;
+      const filled = Math.round(frac * width);
+      const bar = this.total ? `[${"#".repeat(filled)}${".".repeat(width - filled)}] ` : "";
+      this.stream.write(`\r\x1b[2K${bar}${text}${final ? "\n" : ""}`);
+    } else {
+      this.stream.write(`${text}\n`);
+    }
+  }
+}
+
+/** "1h02m", "3m05s", "12s". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${s}s`;
+}
