@@ -166,6 +166,16 @@ function transposeFirst(original: KernelFunc): KernelFunc {
 let fileFetchInstalled = false;
 
 /**
+ * A Response whose json() parses in this module's realm: Node's Response builds arrays in the outer
+ * realm, which breaks tfjs's `instanceof Array` checks under jest's sandboxed modules.
+ */
+class FileResponse extends Response {
+  override async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+}
+
+/**
  * Node's global fetch rejects `file://` URLs, but Human and `tf.loadLayersModel` load models with
  * fetch. Serve `file://` from disk and pass every other URL through unchanged.
  */
@@ -179,7 +189,7 @@ export function installFileFetch(): void {
     try {
       const body = await fs.promises.readFile(file);
       const type = file.endsWith(".json") ? "application/json" : "application/octet-stream";
-      return new Response(body, { status: 200, headers: { "content-type": type } });
+      return new FileResponse(body, { status: 200, headers: { "content-type": type } });
     } catch (err) {
       return new Response(`cannot read ${file}: ${(err as Error).message}`, { status: 404 });
     }

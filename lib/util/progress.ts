@@ -19,7 +19,7 @@ export class Progress {
   private done = 0;
   private readonly counts = new Map<string, number>();
   private readonly started: number;
-  private lastDraw = 0;
+  private lastDraw = -Infinity;
   private readonly stream: NonNullable<ProgressOptions["stream"]>;
   private readonly tty: boolean;
   private readonly intervalMs: number;

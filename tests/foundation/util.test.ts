@@ -1,0 +1,88 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PassThrough } from "node:stream";
+import { Progress, formatDuration } from "../../lib/util/progress";
+import { redactSecrets } from "../../lib/util/secrets";
+import { writeFileAtomic } from "../../lib/util/fsx";
+import { coverRelativePath, genreFolderName, parseCoverRelativePath, canonicalGenre, DISCOGS_GENRES } from "../../lib/discogs/genres";
+
+describe("progress", () => {
+  test("plain mode prints done/total, rate, ETA and per-status counts at most every interval", () => {
+    let now = 0;
+    const stream = new PassThrough();
+    let text = "";
+    stream.on("data", (d) => (text += d));
+    const p = new Progress("features", 100, { unit: "covers", stream, plain: true, intervalMs: 10_000, now: () => now });
+    now = 1_000;
+    p.tick("ok"); // 1st line (interval elapsed since 0)
+    now = 2_000;
+    p.tick("ok"); // suppressed: < 10 s since the last line
+    now = 20_000;
+    p.tick("failed");
+    expect(text.trim().split("\n")).toHaveLength(2);
+    expect(p.line()).toBe("features 3/100 covers 0.15/s ETA 10m47s [ok 2, failed 1]");
+  });
+
+  test("formatDuration", () => {
+    expect(formatDuration(12.4)).toBe("12s");
+    expect(formatDuration(185)).toBe("3m05s");
+    expect(formatDuration(3720)).toBe("1h02m");
+    expect(formatDuration(Infinity)).toBe("?");
+  });
+});
+
+describe("secrets", () => {
+  test("redacts the env token anywhere, and token-looking headers/params", () => {
+    const env = { DISCOGS_TOKEN: "tok_ABCDEF123" };
+    expect(redactSecrets("url?x=1&token=zzz&y=2 header Discogs token=qqq, tok_ABCDEF123!", [], env)).toBe(
+      "url?x=1&token=***&y=2 header Discogs token=***, ***!",
+    );
+  });
+});
+
+describe("atomic writes", () => {
+  test("writeFileAtomic replaces the file whole and leaves no temp file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cg-fsx-"));
+    const file = path.join(dir, "a", "b.txt");
+    await writeFileAtomic(file, "one");
+    await writeFileAtomic(file, "two");
+    expect(fs.readFileSync(file, "utf8")).toBe("two");
+    expect(fs.readdirSync(path.dirname(file))).toEqual(["b.txt"]);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe("cover layout", () => {
+  test("one genre, several genres, and the study's Funk&Soul spelling", () => {
+    expect(coverRelativePath(123, ["Rock"])).toBe("Rock/123.jpeg");
+    expect(coverRelativePath("9", ["Funk / Soul", "Pop"])).toBe("multi/Funk&Soul+Pop/9.jpeg");
+    expect(coverRelativePath(1, ["Folk, World, & Country"])).toBe("Folk, World, & Country/1.jpeg");
+    expect(parseCoverRelativePath("multi/Funk&Soul+Pop/9.jpeg")).toEqual({ id: "9", genres: ["Funk / Soul", "Pop"] });
+    expect(parseCoverRelativePath("Hip Hop\\5.jpeg")).toEqual({ id: "5", genres: ["Hip Hop"] });
+    expect(parseCoverRelativePath("a/b/c/d.jpeg")).toBeNull();
+  });
+
+  test("hostile genre names never leave the covers folder", () => {
+    for (const name of ["../../etc", "/abs", "a/b", "..", ".", "", "x\u0000y\u0007", "multi", "A+B", "C:\\x"]) {
+      const folder = genreFolderName(name);
+      expect(folder).not.toMatch(/[/\\\u0000-\u001f]/);
+      expect(folder).not.toMatch(/^\.+$/);
+      expect(folder).not.toContain("..");
+      expect(folder).not.toContain("+");
+      expect(folder.toLowerCase()).not.toBe("multi");
+      const rel = coverRelativePath(1, [name]);
+      expect(path.posix.normalize(rel).startsWith("..")).toBe(false);
+      expect(rel.split("/")).toHaveLength(2);
+    }
+    expect(() => coverRelativePath("../1", ["Rock"])).toThrow(/not a plain identifier/);
+  });
+
+  test("canonical genre names from other spellings", () => {
+    expect(canonicalGenre("Funk&Soul")).toBe("Funk / Soul");
+    expect(canonicalGenre("HipHop")).toBe("Hip Hop");
+    expect(canonicalGenre("rock")).toBe("Rock");
+    expect(canonicalGenre("Polka")).toBeNull();
+    expect(DISCOGS_GENRES).toHaveLength(15);
+  });
+});
