@@ -1,0 +1,408 @@
+/**
+ * Every face on a cover with its age, gender, race and emotion.
+ *
+ * Human finds the faces (BlazeFace detector + FaceMesh, which refines the box and rejects false
+ * detections) and hands back each aligned face crop; we run the attribute models on that crop
+ * ourselves instead of letting Human do it, because Human (a) lets GEAR overwrite the better
+ * gender of its description model, (b) rounds and thresholds the emotion and race scores, and
+ * (c) cannot average a mirrored copy. Running the heads here gives full probability vectors, lets
+ * us pick per attribute the model that measured best, and makes flip test-time augmentation a
+ * batch of two. Which source wins for what is decided by `npm run bench:faces` on labelled crops
+ * (see FaceConfig defaults and README).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { tf, initTf, loadArtifactsFromModelJson } from "../tf";
+import { packageVersion } from "../util/packages";
+import { DecodedImage, checkImage, padImage, toTensor3D } from "./image";
+import { loadHuman, HumanInstance } from "./human";
+import { findGearModel, humanModelsDir } from "./models";
+
+export type Gender = "male" | "female";
+export type Race = "white" | "black" | "asian" | "indian" | "other";
+export const RACES: readonly Race[] = ["white", "black", "asian", "indian", "other"];
+/** The 7 emotion classes, in the order of the study's DeepFace table and of Human's emotion model. */
+export const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"] as const;
+export type EmotionName = (typeof EMOTIONS)[number];
+export type EmotionScores = Record<EmotionName, number>;
+
+export interface FaceInfo {
+  /** x, y, w, h in ORIGINAL image pixels (padding removed, clipped to the image). */
+  box: [number, number, number, number];
+  /** Face confidence from the mesh model (0..1). */
+  score: number;
+  age: number | null;
+  gender: Gender | null;
+  /** Probability of the reported gender (0.5..1). */
+  genderScore: number | null;
+  race: Race | null;
+  raceScore: number | null;
+  /** Probabilities summing to 1. */
+  emotion: EmotionScores | null;
+  /** FaceRes 1024-d descriptor, when `config.embedding` is set. */
+  embedding?: number[];
+}
+
+/** Which model an attribute comes from; "mean" averages both (ages, or gender probabilities). */
+export type AttributeSource = "faceres" | "gear" | "mean";
+
+/** Every setting of the face analyzer, with defaults chosen by measurement (bench/faces.ts). */
+export interface FaceConfig {
+  /** Most faces per image. Default 20 (covers show bands; Human's default is 1). */
+  maxDetected: number;
+  /** Detector and mesh confidence below which a face is dropped. Default 0.5. */
+  minConfidence: number;
+  /**
+   * Border added around the whole image before detection, as a fraction of its longer side on
+   * each side. Tight face crops otherwise lose the face (BlazeFace needs context around it).
+   * Default 0.25.
+   */
+  margin: number;
+  /** When nothing is found with the margin, try once more without it (and vice versa). Default true. */
+  retry: boolean;
+  /** Average each attribute model over the face and its mirror image. Default true. */
+  flip: boolean;
+  /** Source of the age. Default "mean". */
+  ageFrom: AttributeSource;
+  /** Source of the gender. Default "faceres". */
+  genderFrom: AttributeSource;
+  /** Predict race with GEAR (needs the cached model, see `covergenre setup`). Default true. */
+  race: boolean;
+  /** Predict the 7 emotions. Default true. */
+  emotion: boolean;
+  /** Keep the FaceRes 1024-d descriptor per face. Default false (4 kB per face). */
+  embedding: boolean;
+}
+
+export const DEFAULT_FACE_CONFIG: FaceConfig = {
+  maxDetected: 20,
+  minConfidence: 0.5,
+  margin: 0.25,
+  retry: true,
+  flip: true,
+  ageFrom: "mean",
+  genderFrom: "faceres",
+  race: true,
+  emotion: true,
+  embedding: false,
+};
+
+export interface FaceAnalyzer {
+  /** All faces, largest first. */
+  analyze(img: DecodedImage): Promise<FaceInfo[]>;
+  /** Raw model outputs per face (for the benchmark's ablations); same faces as analyze(). */
+  analyzeRaw(img: DecodedImage): Promise<RawFace[]>;
+  dispose(): void;
+  /** Changes whenever results would change (models, settings, code revision): a cache key. */
+  version: string;
+  config: FaceConfig;
+}
+
+/** Unrounded outputs of every head, per view (index 0 = the face, 1 = its mirror when flipping). */
+export interface RawFace {
+  box: [number, number, number, number];
+  score: number;
+  /** FaceRes P(male) per view. */
+  faceresMale: number[];
+  /** FaceRes 100-bin age distribution per view. */
+  faceresAge: number[][];
+  descriptor: number[] | null;
+  /** GEAR P(male) per view, 7-bin age distribution per view, 5-race distribution per view. */
+  gearMale: number[] | null;
+  gearAge: number[][] | null;
+  gearRace: number[][] | null;
+  emotion: number[][] | null;
+}
+
+/** Bump when the post-processing below changes results (part of {@link FaceAnalyzer.version}). */
+const ALGORITHM_REVISION = 1;
+
+/** GEAR's 7 age classes (Below20, 21-25, 26-30, 31-40, 41-50, 51-60, Above60) as representative ages. */
+const GEAR_AGE_CENTRES = [15, 23, 28, 35.5, 45.5, 55.5, 65];
+
+type Graph = tf.GraphModel;
+
+async function loadGraph(modelJson: string): Promise<Graph> {
+  const artifacts = await loadArtifactsFromModelJson(modelJson);
+  const json = JSON.parse(fs.readFileSync(modelJson, "utf8")) as { signature?: object; userDefinedMetadata?: object };
+  return tf.loadGraphModel(tf.io.fromMemory({ ...artifacts, signature: json.signature, userDefinedMetadata: json.userDefinedMetadata } as tf.io.ModelArtifacts));
+}
+
+function validate(config: FaceConfig): void {
+  const bad = (what: string) => {
+    throw new Error(`invalid face config: ${what}`);
+  };
+  if (!Number.isInteger(config.maxDetected) || config.maxDetected < 1) bad(`maxDetected must be a positive integer, got ${config.maxDetected}`);
+  if (!(config.minConfidence >= 0 && config.minConfidence < 1)) bad(`minConfidence must be in [0, 1), got ${config.minConfidence}`);
+  if (!(config.margin >= 0 && config.margin <= 2)) bad(`margin must be in [0, 2], got ${config.margin}`);
+  for (const key of ["ageFrom", "genderFrom"] as const) {
+    if (!["faceres", "gear", "mean"].includes(config[key])) bad(`${key} must be faceres, gear or mean, got ${config[key]}`);
+  }
+}
+
+/**
+ * Load the detector and attribute models (≈ 1-2 s). Keep the analyzer for the life of the process;
+ * it is not safe to call analyze() concurrently from one analyzer (one wasm engine per process).
+ */
+export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promise<FaceAnalyzer> {
+  const config: FaceConfig = { ...DEFAULT_FACE_CONFIG, ...partial };
+  validate(config);
+  await initTf();
+  const gearJson = config.race || config.ageFrom !== "faceres" || config.genderFrom !== "faceres" ? findGearModel() : null;
+  if (!gearJson && (config.ageFrom === "gear" || config.genderFrom === "gear")) {
+    throw new Error("the GEAR model is missing (needed for ageFrom/genderFrom = gear): run `covergenre setup`");
+  }
+  const human = await loadHuman({ maxDetected: config.maxDetected, minConfidence: config.minConfidence, gear: false, emotion: false });
+  // Only detection + mesh run inside Human; we take each face crop and run the heads ourselves.
+  const face = human.config.face as Record<string, Record<string, unknown>>;
+  face.detector.return = true;
+  face.description.enabled = false;
+  face.emotion.enabled = false;
+  face.gear = { enabled: false };
+
+  const models = humanModelsDir();
+  const faceres = await loadGraph(path.join(models, "faceres.json"));
+  const emotion = config.emotion ? await loadGraph(path.join(models, "emotion.json")) : null;
+  const gear = gearJson ? await loadGraph(gearJson) : null;
+
+  const version = [
+    `faces-r${ALGORITHM_REVISION}`,
+    `human-${packageVersion("@vladmandic/human") ?? "?"}`,
+    gear ? "gear" : "nogear",
+    `md${config.maxDetected}`,
+    `mc${config.minConfidence}`,
+    `m${config.margin}`,
+    config.retry ? "retry" : "noretry",
+    config.flip ? "flip" : "noflip",
+    `a-${config.ageFrom}`,
+    `g-${config.genderFrom}`,
+    config.race && gear ? "race" : "norace",
+    config.emotion ? "emo" : "noemo",
+    config.embedding ? "emb" : "noemb",
+  ].join(";");
+
+  const heads = { faceres, emotion, gear };
+
+  const analyzeRaw = async (img: DecodedImage): Promise<RawFace[]> => {
+    checkImage(img);
+    const margins = config.margin > 0 ? [config.margin, ...(config.retry ? [0] : [])] : [0, ...(config.retry ? [0.25] : [])];
+    for (const margin of margins) {
+      const faces = await detectAndDescribe(human, heads, img, margin, config);
+      if (faces.length > 0) return faces;
+    }
+    return [];
+  };
+
+  return {
+    config,
+    version,
+    analyzeRaw,
+    async analyze(img: DecodedImage): Promise<FaceInfo[]> {
+      const raw = await analyzeRaw(img);
+      return raw.map((r) => combineFace(r, config));
+    },
+    dispose() {
+      faceres.dispose();
+      emotion?.dispose();
+      gear?.dispose();
+      // Human's own detector/mesh stay loaded in its module cache; nothing of ours remains.
+    },
+  };
+}
+
+interface Heads {
+  faceres: Graph;
+  emotion: Graph | null;
+  gear: Graph | null;
+}
+
+interface HumanFaceOut {
+  box: [number, number, number, number];
+  score: number;
+  tensor?: tf.Tensor;
+}
+
+async function detectAndDescribe(human: HumanInstance, heads: Heads, img: DecodedImage, margin: number, config: FaceConfig): Promise<RawFace[]> {
+  // Pad to a square (the detector squashes its input) plus the margin, in one copy.
+  const side = Math.max(img.width, img.height);
+  const border = Math.round(side * margin);
+  const full = side + 2 * border;
+  const left = Math.floor((full - img.width) / 2);
+  const top = Math.floor((full - img.height) / 2);
+  const padded = left || top ? padImage(img, { left, top, right: full - img.width - left, bottom: full - img.height - top }) : img;
+  const input = tf.tidy(() => tf.expandDims(tf.cast(toTensor3D(padded), "float32"), 0));
+  let detected: HumanFaceOut[];
+  try {
+    const result = await human.detect(input);
+    if (result.error) throw new Error(`face detection failed: ${result.error}`);
+    detected = result.face as unknown as HumanFaceOut[];
+  } finally {
+    input.dispose();
+  }
+  const out: RawFace[] = [];
+  try {
+    for (const f of detected) {
+      const box = toOriginalBox(f.box, left, top, img.width, img.height);
+      if (!f.tensor || box[2] <= 0 || box[3] <= 0) continue;
+      out.push({ ...(await runHeads(heads, f.tensor, config)), box, score: f.score });
+    }
+  } finally {
+    for (const f of detected) f.tensor?.dispose();
+  }
+  out.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+  return out;
+}
+
+/** Map a box from padded-image pixels back to the original image, clipped to it. */
+export function toOriginalBox(
+  box: [number, number, number, number],
+  offsetX: number,
+  offsetY: number,
+  width: number,
+  height: number,
+): [number, number, number, number] {
+  const x0 = Math.max(0, Math.min(width, box[0] - offsetX));
+  const y0 = Math.max(0, Math.min(height, box[1] - offsetY));
+  const x1 = Math.max(0, Math.min(width, box[0] + box[2] - offsetX));
+  const y1 = Math.max(0, Math.min(height, box[1] + box[3] - offsetY));
+  return [Math.round(x0), Math.round(y0), Math.round(x1 - x0), Math.round(y1 - y0)];
+}
+
+function rows(t: tf.Tensor): number[][] {
+  return t.arraySync() as number[][];
+}
+
+/** Run FaceRes, GEAR and the emotion model on one face crop ([h,w,3] floats 0..1 from Human). */
+async function runHeads(heads: Heads, face: tf.Tensor, config: FaceConfig): Promise<Omit<RawFace, "box" | "score">> {
+  const outs = tf.tidy(() => {
+    const one = (face.rank === 3 ? tf.expandDims(face, 0) : face) as tf.Tensor4D;
+    const batch = config.flip ? tf.concat([one, tf.image.flipLeftRight(one)], 0) : one;
+    // FaceRes: 224x224, 0..255 (as Human's faceres.enhance).
+    const fr = heads.faceres.execute(tf.mul(tf.image.resizeBilinear(batch, [224, 224]), 255)) as tf.Tensor[];
+    const male = fr.find((t) => t.shape[1] === 1)!;
+    const age = fr.find((t) => t.shape[1] === 100)!;
+    const desc = config.embedding ? fr.find((t) => t.shape[1] === 1024)! : null;
+    const r: Record<string, tf.Tensor> = { male: tf.reshape(male, [-1]), age };
+    if (desc) r.desc = desc;
+    if (heads.gear) {
+      // GEAR: Human's empirical crop (top, left, bottom, right) 0..1 input at 198x198.
+      const n = batch.shape[0];
+      const boxes = Array.from({ length: n }, () => [0.0, 0.1, 0.9, 0.9]);
+      const crop = tf.image.cropAndResize(batch, boxes, Array.from({ length: n }, (_, i) => i), [198, 198]);
+      const [gAge, gGender, gRace] = heads.gear.execute(crop, ["Identity:0", "Identity_1:0", "Identity_2:0"]) as tf.Tensor[];
+      r.gearAge = gAge;
+      r.gearMale = tf.reshape(tf.slice(gGender, [0, 0], [-1, 1]), [-1]);
+      r.gearRace = gRace;
+    }
+    if (heads.emotion && config.emotion) {
+      // Emotion (oarriaga): 64x64 grey, scaled to -1..1.
+      const small = tf.image.resizeBilinear(batch, [64, 64]);
+      const grey = tf.sum(tf.mul(small, tf.tensor1d([0.2989, 0.587, 0.114])), 3, true);
+      r.emotion = heads.emotion.execute(tf.mul(tf.sub(grey, 0.5), 2)) as tf.Tensor;
+    }
+    return r;
+  });
+  try {
+    return {
+      faceresMale: Array.from(outs.male.dataSync()),
+      faceresAge: rows(outs.age),
+      descriptor: outs.desc ? Array.from(outs.desc.dataSync().subarray(0, 1024)) : null,
+      gearMale: outs.gearMale ? Array.from(outs.gearMale.dataSync()) : null,
+      gearAge: outs.gearAge ? rows(outs.gearAge) : null,
+      gearRace: outs.gearRace ? rows(outs.gearRace) : null,
+      emotion: outs.emotion ? rows(outs.emotion) : null,
+    };
+  } finally {
+    tf.dispose(Object.values(outs));
+  }
+}
+
+function meanRows(rs: number[][]): number[] {
+  const out = new Array(rs[0].length).fill(0);
+  for (const r of rs) for (let i = 0; i < r.length; i++) out[i] += r[i] / rs.length;
+  return out;
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Expected age under FaceRes's 100 one-year bins. */
+export function faceresAge(dist: number[]): number {
+  let s = 0;
+  let z = 0;
+  for (let i = 0; i < dist.length; i++) {
+    s += i * dist[i];
+    z += dist[i];
+  }
+  return s / (z || 1);
+}
+
+/** Expected age under GEAR's 7 age classes, each represented by its centre. */
+export function gearAge(dist: number[]): number {
+  let s = 0;
+  let z = 0;
+  for (let i = 0; i < dist.length; i++) {
+    s += GEAR_AGE_CENTRES[i] * dist[i];
+    z += dist[i];
+  }
+  return s / (z || 1);
+}
+
+function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Which views to use: all (flip TTA) or only the unflipped one. */
+function views<T>(xs: T[], flip: boolean): T[] {
+  return flip ? xs : xs.slice(0, 1);
+}
+
+/** Turn raw head outputs into a FaceInfo according to the config's sources. */
+export function combineFace(raw: RawFace, config: FaceConfig): FaceInfo {
+  const flip = config.flip;
+  const frMale = mean(views(raw.faceresMale, flip));
+  const frAge = faceresAge(meanRows(views(raw.faceresAge, flip)));
+  const gMale = raw.gearMale ? mean(views(raw.gearMale, flip)) : null;
+  const gAge = raw.gearAge ? gearAge(meanRows(views(raw.gearAge, flip))) : null;
+
+  const pick = (src: AttributeSource, fr: number, g: number | null) => (g === null || src === "faceres" ? fr : src === "gear" ? g : (fr + g) / 2);
+  const pMale = pick(config.genderFrom, frMale, gMale);
+  const age = pick(config.ageFrom, frAge, gAge);
+
+  let race: Race | null = null;
+  let raceScore: number | null = null;
+  if (config.race && raw.gearRace) {
+    const r = meanRows(views(raw.gearRace, flip));
+    const best = r.indexOf(Math.max(...r));
+    race = RACES[best];
+    raceScore = round(r[best]);
+  }
+  let emotion: EmotionScores | null = null;
+  if (config.emotion && raw.emotion) {
+    const e = meanRows(views(raw.emotion, flip));
+    const z = e.reduce((a, b) => a + b, 0) || 1;
+    emotion = Object.fromEntries(EMOTIONS.map((name, i) => [name, round(e[i] / z)])) as EmotionScores;
+  }
+  const info: FaceInfo = {
+    box: raw.box,
+    score: round(raw.score),
+    age: round(age, 1),
+    gender: pMale >= 0.5 ? "male" : "female",
+    genderScore: round(pMale >= 0.5 ? pMale : 1 - pMale),
+    race,
+    raceScore,
+    emotion,
+  };
+  if (config.embedding && raw.descriptor) info.embedding = raw.descriptor;
+  return info;
+}
+
+/** The emotion with the highest score, or null. */
+export function dominantEmotion(e: EmotionScores | null): EmotionName | null {
+  if (!e) return null;
+  let best: EmotionName = EMOTIONS[0];
+  for (const k of EMOTIONS) if (e[k] > e[best]) best = k;
+  return best;
+}
