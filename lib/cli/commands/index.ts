@@ -4,7 +4,8 @@
  */
 import type { Command } from "../framework";
 import { doctorCommand } from "./doctor";
+import { dumpStatsCommand } from "./dumpStats";
 import { labCommand, notebooksCommand } from "./notebooks";
 import { setupCommand } from "./setup";
 
-export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand];
+export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand];
