@@ -1,0 +1,191 @@
+/**
+ * Plotly figures built from results.json. Pure functions from data to {@link Figure}, so the report,
+ * the notebooks (`showFigure(forestPlot(r.comparisons))`) and the PNG export draw the same pictures.
+ */
+import type { Figure } from "../plot";
+import type { BaselineResults, Comparison, EstimateKey, InputSetResult, LearningCurve, MetricSet, StudyResults } from "../train/results";
+
+/** Plotly's default qualitative palette, fixed so an input set keeps its colour across figures. */
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+const METRIC_LABEL: Record<string, string> = {
+  microF1: "micro-F1",
+  macroF1: "macro-F1",
+  microPrecision: "micro precision",
+  microRecall: "micro recall",
+  rocAucMacro: "macro ROC-AUC",
+  lrap: "LRAP",
+  hammingLoss: "Hamming loss",
+  subsetAccuracy: "subset accuracy",
+  top1Accuracy: "top-1 accuracy",
+};
+
+export function metricLabel(key: string): string {
+  return METRIC_LABEL[key] ?? key;
+}
+
+const BASE_LAYOUT = {
+  margin: { l: 60, r: 20, t: 50, b: 60 },
+  font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 13 },
+  paper_bgcolor: "#fff",
+  plot_bgcolor: "#fff",
+  legend: { orientation: "h", y: -0.2 },
+};
+
+/**
+ * Forest plot of the paired comparisons: the effect of adding an input block, with its corrected
+ * 95 % interval. A line at 0 makes "no detectable effect" visible at a glance.
+ */
+export function forestPlot(comparisons: Comparison[]): Figure {
+  const rows = [...comparisons].reverse(); // plotly draws the first category at the bottom
+  const labels = rows.map((c) => `${c.a} vs ${c.b} · ${c.population} · ${metricLabel(c.metric)}`);
+  const significant = rows.map((c) => c.pHolm < 0.05);
+  return {
+    data: [
+      {
+        type: "scatter",
+        mode: "markers",
+        x: rows.map((c) => c.delta),
+        y: labels,
+        marker: { size: 10, color: significant.map((s) => (s ? "#d62728" : "#1f77b4")) },
+        error_x: {
+          type: "data",
+          symmetric: false,
+          array: rows.map((c) => c.ci[1] - c.delta),
+          arrayminus: rows.map((c) => c.delta - c.ci[0]),
+          thickness: 2,
+          width: 6,
+        },
+        text: rows.map((c) => `Δ ${c.delta.toFixed(3)} [${c.ci[0].toFixed(3)}, ${c.ci[1].toFixed(3)}]<br>p ${c.p.toPrecision(2)}, Holm ${c.pHolm.toPrecision(2)}`),
+        hoverinfo: "text",
+        showlegend: false,
+      },
+    ],
+    layout: {
+      ...BASE_LAYOUT,
+      title: { text: "Effect of adding an input (a − b) with 95 % CI; red: Holm-adjusted p < 0.05" },
+      xaxis: { title: { text: "difference (positive: a is better)" }, zeroline: true, zerolinewidth: 2, zerolinecolor: "#444" },
+      yaxis: { automargin: true },
+      height: Math.max(260, 60 + 42 * rows.length),
+      margin: { ...BASE_LAYOUT.margin, l: 20 },
+    },
+  };
+}
+
+/**
+ * One metric of every input set with its CI, beside the two baselines as horizontal lines: every
+ * bar is read against "predict all" and "genre prior".
+ */
+export function metricWithBaselines(sets: Record<string, InputSetResult | MetricSet>, baselines: BaselineResults, metric: EstimateKey, title: string): Figure {
+  const names = Object.keys(sets);
+  const means = names.map((n) => sets[n][metric].mean);
+  const los = names.map((n) => sets[n][metric].ci[0]);
+  const his = names.map((n) => sets[n][metric].ci[1]);
+  const line = (y: number, name: string, dash: string, color: string) => ({
+    type: "scatter",
+    mode: "lines",
+    x: names,
+    y: names.map(() => y),
+    name,
+    line: { dash, color, width: 2 },
+    hoverinfo: "name+y",
+  });
+  return {
+    data: [
+      {
+        type: "bar",
+        x: names,
+        y: means,
+        name: metricLabel(metric),
+        marker: { color: names.map((_, i) => PALETTE[i % PALETTE.length]) },
+        error_y: { type: "data", symmetric: false, array: his.map((h, i) => h - means[i]), arrayminus: los.map((l, i) => means[i] - l) },
+        showlegend: false,
+      },
+      line(baselines.predictAll[metric].mean, `baseline: predict every genre (${baselines.predictAll[metric].mean.toFixed(3)})`, "dash", "#444"),
+      line(baselines.prior[metric].mean, `baseline: genre prior (${baselines.prior[metric].mean.toFixed(3)})`, "dot", "#888"),
+    ],
+    layout: { ...BASE_LAYOUT, title: { text: title }, yaxis: { title: { text: metricLabel(metric) }, rangemode: "tozero" }, height: 420 },
+  };
+}
+
+/** Per-genre precision or recall of each input set (grouped bars), with the prior baseline as its own group. */
+export function perGenreBars(sets: Record<string, MetricSet>, genres: string[], which: "precision" | "recall" | "f1" | "auc", title: string): Figure {
+  const data = Object.entries(sets).map(([name, m], i) => ({
+    type: "bar",
+    name,
+    x: genres,
+    y: genres.map((g) => {
+      const v = m.perGenre[g]?.[which];
+      return typeof v === "number" ? v : null;
+    }),
+    marker: { color: name.startsWith("baseline") ? "#bbb" : PALETTE[i % PALETTE.length] },
+  }));
+  return {
+    data,
+    layout: { ...BASE_LAYOUT, barmode: "group", title: { text: title }, yaxis: { title: { text: which }, range: [0, 1] }, height: 440 },
+  };
+}
+
+/** Precision-recall curves of one model, one line per genre (average precision in the legend). */
+export function prCurvesFigure(set: InputSetResult, title: string): Figure {
+  const curves = set.prCurves ?? {};
+  const data = Object.entries(curves).map(([genre, c], i) => ({
+    type: "scatter",
+    mode: "lines",
+    name: `${genre} (AP ${c.averagePrecision === null ? "–" : c.averagePrecision.toFixed(3)})`,
+    x: c.recall,
+    y: c.precision,
+    line: { color: PALETTE[i % PALETTE.length], width: 2 },
+  }));
+  return {
+    data,
+    layout: {
+      ...BASE_LAYOUT,
+      title: { text: title },
+      xaxis: { title: { text: "recall" }, range: [0, 1] },
+      yaxis: { title: { text: "precision" }, range: [0, 1] },
+      height: 440,
+    },
+  };
+}
+
+/** Training and validation loss per epoch of each curve; a marker at the epoch whose weights were kept. */
+export function learningCurvesFigure(curves: LearningCurve[], title = "Learning curves"): Figure {
+  const data: object[] = [];
+  curves.forEach((c, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const epochs = c.points.map((p) => p.epoch);
+    data.push({ type: "scatter", mode: "lines", name: `${c.name}: training loss`, x: epochs, y: c.points.map((p) => p.loss), line: { color, width: 2 } });
+    if (c.points.some((p) => p.valLoss !== null)) {
+      data.push({ type: "scatter", mode: "lines", name: `${c.name}: validation loss`, x: epochs, y: c.points.map((p) => p.valLoss), line: { color, width: 2, dash: "dash" } });
+      const best = c.points.find((p) => p.epoch === c.bestEpoch);
+      if (best && best.valLoss !== null) {
+        data.push({ type: "scatter", mode: "markers", name: `${c.name}: kept epoch ${c.bestEpoch}`, x: [best.epoch], y: [best.valLoss], marker: { color, size: 12, symbol: "star" } });
+      }
+    }
+  });
+  return { data, layout: { ...BASE_LAYOUT, title: { text: title }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "binary cross-entropy" } }, height: 420 } };
+}
+
+/**
+ * The study's reported micro precision/recall next to this project's reproduction on the same
+ * 1,016 rows (single split at 0.5, the same split with tuned thresholds, and k-fold CV).
+ */
+export function thesisComparisonFigure(r: StudyResults): Figure | null {
+  const t = r.thesisHead?.thesisTables;
+  if (!t) return null;
+  const rows: { name: string; p: number; r: number }[] = [
+    ...t.reported.map((x) => ({ name: `study: ${x.model}`, p: x.microPrecision, r: x.microRecall })),
+    { name: "here: one split, threshold 0.5", p: t.singleSplit.microPrecision.mean, r: t.singleSplit.microRecall.mean },
+    { name: "here: one split, tuned thresholds", p: t.singleSplitTuned.microPrecision.mean, r: t.singleSplitTuned.microRecall.mean },
+    { name: "here: cross-validated, tuned", p: t.cv.microPrecision.mean, r: t.cv.microRecall.mean },
+    { name: "baseline: predict every genre", p: t.baselines.predictAll.microPrecision.mean, r: t.baselines.predictAll.microRecall.mean },
+  ];
+  return {
+    data: [
+      { type: "bar", name: "micro precision", x: rows.map((x) => x.name), y: rows.map((x) => x.p), marker: { color: PALETTE[0] } },
+      { type: "bar", name: "micro recall", x: rows.map((x) => x.name), y: rows.map((x) => x.r), marker: { color: PALETTE[1] } },
+    ],
+    layout: { ...BASE_LAYOUT, barmode: "group", title: { text: `The study's face + colour numbers vs this reproduction (${t.rows} rows)` }, yaxis: { range: [0, 1] }, xaxis: { automargin: true }, height: 460 },
+  };
+}
