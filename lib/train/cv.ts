@@ -1,0 +1,188 @@
+/**
+ * Cross-validation of one input set on one population, with thresholds tuned inside each training
+ * fold, and the aggregation of fold metrics into the results.json shape.
+ *
+ * Inside a fold: the training rows are split once more (stratified, 80/20); a head fitted on the
+ * 80 % scores the 20 %, and each genre's F1-best threshold on those scores is kept. Then the head is
+ * refitted on the whole training fold and applied to the test fold with those thresholds. Test rows
+ * never influence scaling, weights or thresholds.
+ */
+import type { Estimate, GenreMetrics, MetricSet, PrCurve } from "./results";
+import { applyScaler, fitScaler, take, takeLabels, type BlockName, type LabelledDataset } from "./dataset";
+import type { Fold } from "./stratify";
+import { stratifiedHoldout } from "./stratify";
+import { fitPooledHead, predictPooledHead, type PooledHeadConfig } from "./heads";
+import { applyThresholds, evaluate, prCurve, SCALAR_METRICS, type PointMetrics } from "./metrics";
+import { tuneThresholds } from "./thresholds";
+import { correctedResampledTTest } from "./stats";
+
+export interface FoldOutcome {
+  fold: Fold;
+  metrics: PointMetrics;
+  thresholds: number[];
+  /** Test-row scores (test.length × k), in the order of fold.test. */
+  scores: Float32Array;
+}
+
+export interface CvOutcome {
+  folds: FoldOutcome[];
+  /** Out-of-fold scores of repeat 0 (n × k, dataset row order). */
+  oof: Float32Array;
+  /** Out-of-fold decisions of repeat 0. */
+  oofPred: Uint8Array;
+  seconds: number;
+}
+
+/** A scorer: given training rows (with labels) and test rows, returns test scores. Lets baselines share the CV loop. */
+export type Scorer = (ds: LabelledDataset, train: number[], test: number[], seed: number) => Float32Array;
+
+/** Scorer of a pooled head on some input blocks (standardised on `train` only). */
+export function pooledScorer(blocks: BlockName[], head: PooledHeadConfig): Scorer {
+  return (ds, train, test, seed) => {
+    const tr = take(ds, blocks, train);
+    const te = take(ds, blocks, test);
+    const scaler = fitScaler(tr.x, tr.n, tr.d);
+    const w = fitPooledHead(applyScaler(tr.x, tr.n, tr.d, scaler), tr.n, tr.d, tr.y, ds.k, { ...head, seed });
+    return predictPooledHead(w, applyScaler(te.x, te.n, te.d, scaler), te.n);
+  };
+}
+
+/** Every genre, every cover (the baseline the study never compared with). */
+export const predictAllScorer: Scorer = (ds, _train, test) => new Float32Array(test.length * ds.k).fill(1);
+
+/** Each genre scored by its training frequency (ranks nothing: AUC 0.5). */
+export const priorScorer: Scorer = (ds, train, test) => {
+  const y = takeLabels(ds, train);
+  const prior = new Float32Array(ds.k);
+  for (let i = 0; i < train.length; i++) for (let j = 0; j < ds.k; j++) prior[j] += y[i * ds.k + j];
+  for (let j = 0; j < ds.k; j++) prior[j] /= Math.max(1, train.length);
+  const out = new Float32Array(test.length * ds.k);
+  for (let i = 0; i < test.length; i++) out.set(prior, i * ds.k);
+  return out;
+};
+
+export interface CvOptions {
+  /** Share of the training fold held out to tune thresholds. */
+  innerFraction: number;
+  /** "tuned": F1-best per genre inside the training fold; a number: that fixed threshold (the study's 0.5). */
+  thresholds: "tuned" | number;
+  seed: number;
+  /** Fixed thresholds for scorers whose scores need none tuned (predict-all: 0.5). */
+  onFold?: (done: number, total: number) => void;
+}
+
+export const DEFAULT_CV: CvOptions = { innerFraction: 0.2, thresholds: "tuned", seed: 7 };
+
+export function crossValidate(ds: LabelledDataset, folds: Fold[], scorer: Scorer, opts: CvOptions = DEFAULT_CV): CvOutcome {
+  const started = Date.now();
+  const k = ds.k;
+  const oof = new Float32Array(ds.n * k);
+  const oofPred = new Uint8Array(ds.n * k);
+  const outcomes: FoldOutcome[] = [];
+  folds.forEach((fold, fi) => {
+    const seed = opts.seed + 1000 * fold.repeat + fold.fold;
+    let thresholds: number[];
+    if (opts.thresholds === "tuned") {
+      const inner = stratifiedHoldout({ y: takeLabels(ds, fold.train), n: fold.train.length, k }, opts.innerFraction, seed);
+      const innerTrain = inner.train.map((i) => fold.train[i]);
+      const innerVal = inner.test.map((i) => fold.train[i]);
+      const valScores = scorer(ds, innerTrain, innerVal, seed);
+      thresholds = tuneThresholds(takeLabels(ds, innerVal), valScores, innerVal.length, k);
+    } else {
+      thresholds = new Array(k).fill(opts.thresholds);
+    }
+    const scores = scorer(ds, fold.train, fold.test, seed);
+    const yTest = takeLabels(ds, fold.test);
+    const pred = applyThresholds(scores, fold.test.length, k, thresholds);
+    outcomes.push({ fold, metrics: evaluate(yTest, scores, pred, fold.test.length, k), thresholds, scores });
+    if (fold.repeat === 0) {
+      fold.test.forEach((r, i) => {
+        oof.set(scores.subarray(i * k, (i + 1) * k), r * k);
+        oofPred.set(pred.subarray(i * k, (i + 1) * k), r * k);
+      });
+    }
+    opts.onFold?.(fi + 1, folds.length);
+  });
+  return { folds: outcomes, oof, oofPred, seconds: (Date.now() - started) / 1000 };
+}
+
+/** n_test / n_train of the folds (for the Nadeau-Bengio correction). */
+export function testTrainRatio(folds: Fold[]): number {
+  const f = folds[0];
+  return f.test.length / Math.max(1, f.train.length);
+}
+
+function estimate(values: number[], ratio: number): Estimate {
+  const finite = values.filter(Number.isFinite);
+  const t = correctedResampledTTest(finite, ratio);
+  return { mean: t.mean, ci: t.ci, perFold: values };
+}
+
+/** Fold metrics → MetricSet: means over folds × repeats with corrected-t intervals. */
+export function aggregate(cv: CvOutcome, genres: string[], ratio?: number): MetricSet {
+  const r = ratio ?? testTrainRatio(cv.folds.map((f) => f.fold));
+  const out = {} as MetricSet;
+  for (const key of SCALAR_METRICS) (out as unknown as Record<string, Estimate>)[key] = estimate(cv.folds.map((f) => f.metrics[key]), r);
+  const perGenre: Record<string, GenreMetrics> = {};
+  genres.forEach((g, j) => {
+    const m = (f: (x: PointMetrics["perGenre"][number]) => number | null) => {
+      const vals = cv.folds.map((o) => f(o.metrics.perGenre[j])).filter((v): v is number => v !== null && Number.isFinite(v));
+      return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
+    };
+    perGenre[g] = {
+      precision: m((x) => x.precision) ?? 0,
+      recall: m((x) => x.recall) ?? 0,
+      f1: m((x) => x.f1) ?? 0,
+      auc: m((x) => x.auc),
+      averagePrecision: m((x) => x.averagePrecision),
+      support: cv.folds.filter((o) => o.fold.repeat === 0).reduce((a, o) => a + o.metrics.perGenre[j].support, 0),
+      threshold: cv.folds.reduce((a, o) => a + (Number.isFinite(o.thresholds[j]) ? o.thresholds[j] : 1), 0) / cv.folds.length,
+    };
+  });
+  out.perGenre = perGenre;
+  return out;
+}
+
+/** Per-genre PR curves of repeat 0's out-of-fold scores, thinned to ≤ `maxPoints` points each. */
+export function prCurves(ds: LabelledDataset, oof: Float32Array, maxPoints = 60): Record<string, PrCurve> {
+  const out: Record<string, PrCurve> = {};
+  ds.genres.forEach((g, j) => {
+    const col = new Uint8Array(ds.n);
+    const sc = new Float32Array(ds.n);
+    for (let i = 0; i < ds.n; i++) {
+      col[i] = ds.y[i * ds.k + j];
+      sc[i] = oof[i * ds.k + j];
+    }
+    const c = prCurve(col, sc);
+    const step = Math.max(1, Math.ceil(c.precision.length / maxPoints));
+    const keep = c.precision.map((_, i) => i).filter((i) => i % step === 0 || i === c.precision.length - 1);
+    out[g] = {
+      precision: keep.map((i) => c.precision[i]),
+      recall: keep.map((i) => c.recall[i]),
+      thresholds: keep.map((i) => c.thresholds[i]),
+      averagePrecision: c.averagePrecision,
+    };
+  });
+  return out;
+}
+
+/** Metrics of one fixed split (single-split results) with bootstrap intervals. */
+export function singleSplitMetrics(
+  y: Uint8Array,
+  scores: Float32Array,
+  n: number,
+  genres: string[],
+  thresholds: number[],
+  bootstrap: (y: Uint8Array, s: Float32Array, p: Uint8Array) => Record<string, [number, number]>,
+): MetricSet {
+  const k = genres.length;
+  const pred = applyThresholds(scores, n, k, thresholds);
+  const m = evaluate(y, scores, pred, n, k);
+  const ci = bootstrap(y, scores, pred);
+  const out = {} as MetricSet;
+  for (const key of SCALAR_METRICS) (out as unknown as Record<string, Estimate>)[key] = { mean: m[key], ci: ci[key] };
+  out.perGenre = Object.fromEntries(
+    genres.map((g, j) => [g, { ...m.perGenre[j], threshold: Number.isFinite(thresholds[j]) ? thresholds[j] : 1 }]),
+  );
+  return out;
+}

@@ -1,0 +1,75 @@
+import { initTf, tf } from "../../lib/tf";
+import { buildDataset, take, usableRows, parseInputSet, fitScaler, applyScaler } from "../../lib/train/dataset";
+import { repeatedStratifiedFolds } from "../../lib/train/stratify";
+import { aggregate, crossValidate, pooledScorer, predictAllScorer, priorScorer, prCurves } from "../../lib/train/cv";
+import { DEFAULT_HEAD } from "../../lib/train/heads";
+import { syntheticFeatureSet, SYN_GENRES } from "./synthetic";
+
+beforeAll(async () => {
+  await initTf();
+});
+
+describe("dataset", () => {
+  const fs = syntheticFeatureSet(120, 3);
+  const { rows, dropped } = usableRows(fs, SYN_GENRES);
+
+  test("drops rows with errors and says why; faces population keeps only covers with a face", () => {
+    expect(rows).not.toContain(3);
+    expect(dropped[0]).toEqual({ reason: expect.stringMatching(/extraction failed/), count: 1 });
+    const faces = buildDataset(fs, rows, { genres: SYN_GENRES, imgBackbones: ["mobilenet_v1"], population: "faces" });
+    expect(faces.n).toBe(rows.filter((r) => fs.rows[r].faces.length > 0).length);
+    expect(faces.blocks.face!.dim).toBe(15);
+    const all = buildDataset(fs, rows, { genres: SYN_GENRES, imgBackbones: ["mobilenet_v1", "inception_v3"], population: "all" });
+    expect(all.blocks.face!.dim).toBe(17);
+    expect(all.blocks.img!.dim).toBe(40);
+    expect(() => buildDataset(fs, rows, { genres: SYN_GENRES, imgBackbones: ["resnet"], population: "all" })).toThrow(/no resnet embedding/);
+  });
+
+  test("features and labels come out through the same row list, in order", () => {
+    const ds = buildDataset(fs, rows, { genres: SYN_GENRES, imgBackbones: ["mobilenet_v1"], population: "all" });
+    const pick = [7, 2, 40];
+    const t = take(ds, parseInputSet("clr+img"), pick);
+    expect(t.d).toBe(32 + 6);
+    pick.forEach((r, i) => {
+      const src = ds.sourceRows[r];
+      expect(Array.from(t.x.subarray(i * t.d, i * t.d + 3))).toEqual(Array.from(fs.embeddings.mobilenet_v1.data.subarray(src * 32, src * 32 + 3)));
+      expect(t.x[i * t.d + 32]).toBeCloseTo(fs.rows[src].dominant[0], 3);
+      SYN_GENRES.forEach((g, j) => expect(t.y[i * ds.k + j]).toBe(fs.rows[src].genres.includes(g) ? 1 : 0));
+    });
+    expect(() => parseInputSet("img+audio")).toThrow(/unknown block "audio"/);
+  });
+
+  test("scaler statistics come from the rows it is fitted on", () => {
+    const x = Float32Array.from([1, 10, 3, 10, 5, 10]);
+    const s = fitScaler(x, 3, 2);
+    expect(s.mean[0]).toBeCloseTo(3);
+    expect(s.std[1]).toBe(1);
+    expect(Array.from(applyScaler(Float32Array.from([3, 10]), 1, 2, s))).toEqual([0, 0]);
+  });
+});
+
+describe("cross-validation", () => {
+  test("a pooled head finds planted signal, beats both baselines, and leaks no tensors", () => {
+    const fs = syntheticFeatureSet(300, 5);
+    const { rows } = usableRows(fs, SYN_GENRES);
+    const ds = buildDataset(fs, rows, { genres: SYN_GENRES, imgBackbones: ["mobilenet_v1"], population: "all" });
+    const folds = repeatedStratifiedFolds({ y: ds.y, n: ds.n, k: ds.k }, 3, 1, 11);
+    const head = { ...DEFAULT_HEAD, epochs: 10, minSteps: 150 };
+    crossValidate(ds, folds.slice(0, 1), pooledScorer(["img"], head)); // warm-up allocations
+    const before = tf.memory().numTensors;
+    const img = aggregate(crossValidate(ds, folds, pooledScorer(["img"], head)), ds.genres);
+    expect(tf.memory().numTensors).toBe(before);
+    const face = aggregate(crossValidate(ds, folds, pooledScorer(["face"], head)), ds.genres);
+    const all = aggregate(crossValidate(ds, folds, predictAllScorer), ds.genres);
+    const prior = aggregate(crossValidate(ds, folds, priorScorer), ds.genres);
+    expect(img.rocAucMacro.mean).toBeGreaterThan(0.75);
+    expect(img.microF1.mean).toBeGreaterThan(all.microF1.mean + 0.05);
+    expect(face.rocAucMacro.mean).toBeLessThan(0.62); // faces carry no signal here
+    expect(all.rocAucMacro.mean).toBeCloseTo(0.5);
+    expect(prior.rocAucMacro.mean).toBeCloseTo(0.5);
+    expect(img.microF1.ci[0]).toBeLessThan(img.microF1.mean);
+    expect(img.microF1.perFold).toHaveLength(3);
+    expect(Object.keys(img.perGenre)).toEqual(SYN_GENRES);
+    expect(prCurves(ds, crossValidate(ds, folds, predictAllScorer).oof).Rock.precision.length).toBeGreaterThan(0);
+  });
+});

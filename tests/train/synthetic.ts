@@ -1,0 +1,48 @@
+/** A synthetic FeatureSet whose embeddings carry genre signal and whose faces carry none (tests only). */
+import type { FeatureSet, CoverRow } from "../../lib/features/store";
+import { makeRng } from "../../lib/train/rng";
+
+export const SYN_GENRES = ["Electronic", "Folk, World, & Country", "Hip Hop", "Pop", "Rock"];
+
+export function syntheticFeatureSet(n: number, seed = 1, dim = 32, signal = 1.5): FeatureSet {
+  const rng = makeRng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
+  const probs = [0.4, 0.25, 0.15, 0.2, 0.35];
+  const rows: CoverRow[] = [];
+  const emb = new Float32Array(n * dim);
+  const emb2 = new Float32Array(n * 8);
+  for (let i = 0; i < n; i++) {
+    let genres = SYN_GENRES.filter((_, j) => rng() < probs[j]);
+    if (genres.length === 0) genres = [SYN_GENRES[Math.floor(rng() * SYN_GENRES.length)]];
+    for (let d = 0; d < dim; d++) emb[i * dim + d] = gauss();
+    SYN_GENRES.forEach((g, j) => {
+      if (genres.includes(g)) emb[i * dim + j] += signal;
+    });
+    for (let d = 0; d < 8; d++) emb2[i * 8 + d] = gauss();
+    const hasFace = rng() < 0.5;
+    rows.push({
+      masterId: String(1000 + i),
+      path: `images/${1000 + i}.jpg`,
+      genres,
+      isMultiLabeled: genres.length > 1,
+      dominant: [rng() * 255, rng() * 255, rng() * 255],
+      meanColour: [rng() * 255, rng() * 255, rng() * 255],
+      faces: hasFace
+        ? [
+            {
+              box: [10, 10, 50, 50],
+              score: 0.9,
+              age: 20 + rng() * 40,
+              gender: rng() < 0.5 ? "male" : "female",
+              genderScore: 0.9,
+              race: "white",
+              raceScore: 0.8,
+              emotion: { angry: 0.1, disgust: 0, fear: 0.1, happy: rng(), sad: 0.1, surprise: 0.1, neutral: 0.3 },
+            },
+          ]
+        : [],
+      error: i === 3 ? "cannot decode" : null,
+    });
+  }
+  return { tablePath: "/tmp/syn.csv", coversDir: "/tmp/syn", rows, embeddings: { mobilenet_v1: { dim, data: emb }, inception_v3: { dim: 8, data: emb2 } } };
+}
