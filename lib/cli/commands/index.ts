@@ -6,6 +6,7 @@ import type { Command } from "../framework";
 import { doctorCommand } from "./doctor";
 import { dumpStatsCommand } from "./dumpStats";
 import { labCommand, notebooksCommand } from "./notebooks";
+import { reportCommand } from "./report";
 import { setupCommand } from "./setup";
 
-export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand];
+export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, reportCommand];
