@@ -3,10 +3,13 @@
  * and calls into lib/, so the CLI adds no logic of its own.
  */
 import type { Command } from "../framework";
+import { crawlCommand } from "./crawl";
 import { doctorCommand } from "./doctor";
 import { dumpStatsCommand } from "./dumpStats";
+import { featuresCommand } from "./features";
 import { labCommand, notebooksCommand } from "./notebooks";
+import { pipelineCommand } from "./pipeline";
 import { reportCommand } from "./report";
 import { setupCommand } from "./setup";
 
-export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, reportCommand];
+export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, crawlCommand, featuresCommand, pipelineCommand, reportCommand];
