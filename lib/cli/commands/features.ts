@@ -1,0 +1,77 @@
+/**
+ * `covergenre features`: the per-cover feature table (02.MakeCSV) — one CSV row per cover plus
+ * sidecars (histograms, every face, embeddings, InceptionV3 maps). Resumable and cached by content;
+ * see lib/features/README.md.
+ */
+import * as path from "node:path";
+import type { Command } from "../framework";
+import { choiceOpt, intOpt, stringOpt } from "../framework";
+import { buildFeatureTable } from "../../features/build";
+import { defaultFeatureConfig, type FeatureConfig } from "../../features/config";
+import { MAP_DTYPES, type MapDtype } from "../../features/maps";
+import { datasetsDir, resolveCovers } from "../../paths";
+import { UsageError } from "../../util/errors";
+import { formatDuration } from "../../util/progress";
+
+function listOpt(raw: string | undefined, fallback: string[]): string[] {
+  if (raw === undefined) return fallback;
+  if (raw.trim() === "" || raw.trim() === "none") return [];
+  return raw.split(/,(?![^=,]*=)/).map((s) => s.trim()).filter(Boolean);
+}
+
+export const featuresCommand: Command = {
+  name: "features",
+  summary: "build the per-cover feature table: genres, colour, every face's attributes, embeddings (02.MakeCSV)",
+  usage: "covergenre features [--covers <dir>] [--out <table.csv>] [--backbones inception_v3,mobilenet_v1] [--workers 2] [--limit N] [--json]",
+  options: {
+    covers: { type: "string", description: "covers folder (crawl layout or images/ + labels.csv)", defaultText: "resolved like every command: $COVERGENRE_COVERS, datasets/covers, <data root>/discogs-covers" },
+    out: { type: "string", description: "table to write; sidecars go next to it", defaultText: "datasets/features/covers.csv" },
+    backbones: { type: "string", description: "comma-separated backbones for pooled embeddings, or none", defaultText: "inception_v3 + mobilenet_v1 when ../shared/models has it" },
+    maps: { type: "string", description: "backbones whose full feature map is stored too, or none", defaultText: "inception_v3" },
+    "map-dtype": { type: "string", description: "storage of the maps: f32, f16 or u8 (see lib/features/README.md)", defaultText: "f16" },
+    "no-faces": { type: "boolean", description: "skip face analysis (colour and embeddings only)" },
+    workers: { type: "string", description: "worker threads (each loads its own models; 0 = this thread)", defaultText: "CPU count, at most 4" },
+    "batch-size": { type: "string", description: "covers per batch sent to a worker", defaultText: "8" },
+    limit: { type: "string", description: "only the first N covers (quick looks)" },
+    cache: { type: "string", description: "cache folder", defaultText: "<out without .csv>.cache" },
+  },
+  details: [
+    "Re-running only computes covers (or stages) whose content, settings or code changed; Ctrl-C stops",
+    "cleanly (exit 130) and the next run resumes. A cover that cannot be read gets a row with `error`",
+    "and the run goes on (exit 0).",
+  ].join("\n"),
+  async run(ctx) {
+    const v = ctx.values;
+    const covers = resolveCovers({ covers: stringOpt(v, "covers"), data: stringOpt(v, "data") });
+    const out = path.resolve(stringOpt(v, "out") ?? path.join(datasetsDir(), "features", "covers.csv"));
+    if (!out.toLowerCase().endsWith(".csv")) throw new UsageError(`--out must name a .csv file, got "${out}"`);
+    const defaults = defaultFeatureConfig();
+    const backbones = listOpt(stringOpt(v, "backbones"), defaults.backbones);
+    const maps = listOpt(stringOpt(v, "maps"), defaults.maps.filter((m) => backbones.includes(m)));
+    for (const m of maps) if (!backbones.includes(m)) throw new UsageError(`--maps ${m}: it must also be in --backbones (${backbones.join(", ") || "none"})`);
+    const limit = stringOpt(v, "limit") !== undefined ? intOpt(v, "limit", 0, 1) : undefined;
+    const config: FeatureConfig = {
+      ...defaults,
+      backbones,
+      maps,
+      mapDtype: choiceOpt<MapDtype>(v, "map-dtype", MAP_DTYPES, defaults.mapDtype),
+      faces: !v["no-faces"],
+      workers: intOpt(v, "workers", defaults.workers, 0, 16),
+      batchSize: intOpt(v, "batch-size", defaults.batchSize, 1, 256),
+      cacheDir: stringOpt(v, "cache") ? path.resolve(stringOpt(v, "cache")!) : undefined,
+      limit,
+    };
+    ctx.log(`features: covers ${covers.dir} (${covers.layout}) → ${out}`);
+    const summary = await buildFeatureTable({ coversDir: covers.dir, layout: covers.layout, tablePath: out, config, handleSigint: true, log: ctx.log });
+    if (ctx.json) {
+      ctx.printJson(summary);
+      return 0;
+    }
+    ctx.print(`wrote ${summary.table}: ${summary.rows} rows (${summary.computed} computed, ${summary.cached} from cache, ${summary.failed} with an error) in ${formatDuration(summary.wallMs / 1000)}`);
+    if (summary.computed) {
+      const stages = Object.entries(summary.stageMs).map(([k, ms]) => `${k} ${(ms / summary.computed).toFixed(0)} ms`).join(", ");
+      ctx.print(`per computed cover (thread time): ${stages}; ${summary.workers} worker(s), ${(summary.computed / (summary.computeMs / 1000)).toFixed(2)} covers/s`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * One typed configuration for building the feature table, and the cache keys derived from it.
+ *
+ * A cache key names everything that could change a stage's output: its settings, the versions of
+ * the packages whose models it runs, and the source text of the lib/ modules that compute it. So
+ * editing the face code invalidates cached faces but keeps colour and embeddings, and a user never
+ * gets stale features after pulling new code.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BACKBONES, resolveBackboneSpec } from "../vision/backbone";
+import { DEFAULT_COLOUR_CONFIG, type ColourConfig } from "../vision/colour";
+import { DEFAULT_FACE_CONFIG, type FaceConfig } from "../vision/faces";
+import { DEFAULT_MAX_PIXELS } from "../vision/image";
+import { findGearModel } from "../vision/models";
+import { packageVersion } from "../util/packages";
+import type { MapDtype } from "./maps";
+
+export interface FeatureConfig {
+  /** Backbones whose pooled embedding is stored. Default: inception_v3, plus mobilenet_v1 when ../shared/models has it. */
+  backbones: string[];
+  /** Backbones whose full feature map is stored too. Default ["inception_v3"] (the study's Flatten head needs it). */
+  maps: string[];
+  /**
+   * Storage of the maps. Default "f16": measured on real covers, relative RMS error 0.02% (u8 with a
+   * per-row scale: 0.79%) at half the size of float32 (283 MB for 3,763 covers; u8 141 MB).
+   */
+  mapDtype: MapDtype;
+  /** Run face analysis. Default true. */
+  faces: boolean;
+  /** Face analyzer settings (lib/vision/faces.ts defaults). */
+  face: Partial<FaceConfig>;
+  colour: ColourConfig;
+  /** Worker threads, each with its own wasm engine and models. Default: number of CPUs, at most 4; 0 runs in this thread. */
+  workers: number;
+  /** Covers per message to a worker (the backbones run them as one batch). Default 8. */
+  batchSize: number;
+  /** Decoder's pixel limit (decompression bombs). Default lib/vision/image.ts's 50 Mpx. */
+  maxPixels: number;
+  /** Cache folder. Default `<table folder>/<table stem>.cache`. */
+  cacheDir?: string;
+  /** Process only the first N covers (quick looks, benchmarks). */
+  limit?: number;
+}
+
+export function defaultBackbones(): string[] {
+  return ["inception_v3", ...(BACKBONES.mobilenet_v1() ? ["mobilenet_v1"] : [])];
+}
+
+export function defaultFeatureConfig(): FeatureConfig {
+  return {
+    backbones: defaultBackbones(),
+    maps: ["inception_v3"],
+    mapDtype: "f16",
+    faces: true,
+    face: {},
+    colour: { ...DEFAULT_COLOUR_CONFIG },
+    workers: Math.min(4, Math.max(1, os.cpus().length)),
+    batchSize: 8,
+    maxPixels: DEFAULT_MAX_PIXELS,
+  };
+}
+
+/** Stage names: "colour", "faces", and "emb:<backbone>" (pooled + map when configured). */
+export type Stage = string;
+
+export function stagesOf(config: FeatureConfig): Stage[] {
+  return ["colour", ...(config.faces ? ["faces"] : []), ...config.backbones.map((b) => `emb:${b}`)];
+}
+
+function sha(parts: unknown[]): string {
+  return createHash("sha1").update(JSON.stringify(parts)).digest("hex").slice(0, 12);
+}
+
+function sources(...files: string[]): string[] {
+  return files.map((f) => {
+    const p = path.join(__dirname, "..", f);
+    return fs.existsSync(p) ? createHash("sha1").update(fs.readFileSync(p)).digest("hex") : `missing:${f}`;
+  });
+}
+
+/** Cache key per stage (a readable prefix plus a hash of everything that changes the output). */
+export function stageKeys(config: FeatureConfig): Record<Stage, string> {
+  const decode = [config.maxPixels, packageVersion("sharp"), ...sources("vision/image.ts")];
+  const keys: Record<Stage, string> = {
+    colour: `colour-${sha([decode, config.colour, sources("vision/colour.ts")])}`,
+  };
+  if (config.faces) {
+    const face = { ...DEFAULT_FACE_CONFIG, ...config.face };
+    const gear = findGearModel();
+    keys.faces = `faces-${sha([decode, face, packageVersion("@vladmandic/human"), gear ? path.basename(gear) + fs.statSync(gear).size : null, sources("vision/faces.ts", "vision/human.ts", "vision/models.ts")])}`;
+  }
+  for (const b of config.backbones) {
+    const spec = resolveBackboneSpec(b);
+    const map = config.maps.includes(b) ? config.mapDtype : "nomap";
+    keys[`emb:${b}`] = `emb-${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${map}-${sha([decode, spec, packageVersion("@tensorflow/tfjs"), packageVersion("nsfwjs"), sources("vision/backbone.ts", "vision/embed.ts", "tf.ts")])}`;
+  }
+  return keys;
+}
