@@ -1,0 +1,113 @@
+/**
+ * `npm run bench:features`: speed of the per-cover feature row on real covers, against a naive
+ * baseline measured in the same run.
+ *
+ * - study row: faces + colour + histograms + InceptionV3 (pooled + f16 mixed7 map), worker threads;
+ * - default row: the same plus every default backbone (MobileNet v1 when ../shared/models has it);
+ * - cached re-run of the default row (nothing changed: the ≥ 10x goal);
+ * - naive baseline: one thread, Human with its default configuration (face, body, hand, gesture
+ *   models as shipped; maxDetected 1), colour and InceptionV3 one cover at a time.
+ *
+ * Env: BENCH_N (covers, default 300), BENCH_BASELINE_N (default 60: the baseline is slow, its rate
+ * is measured on fewer covers), BENCH_WORKERS (default 2). Uses ../shared/data/discogs-covers.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildFeatureTable, type BuildSummary } from "../lib/features/build";
+import { defaultFeatureConfig, type FeatureConfig } from "../lib/features/config";
+import { listCovers } from "../lib/features/covers";
+import { resolveDataRoot } from "../lib/paths";
+import { initTf, tf, wasmDistDir } from "../lib/tf";
+import { packageDir } from "../lib/util/packages";
+import { colourFeatures } from "../lib/vision/colour";
+import { loadEmbedder } from "../lib/vision/embed";
+import { humanModelsDir } from "../lib/vision/models";
+import { decodeImage } from "../lib/vision/image";
+import { pathToFileURL } from "node:url";
+
+const N = Number(process.env.BENCH_N ?? 300);
+const BASELINE_N = Number(process.env.BENCH_BASELINE_N ?? 60);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+
+function fmt(x: number, d = 2): string {
+  return x.toFixed(d);
+}
+
+async function main(): Promise<void> {
+  const coversDir = path.join(resolveDataRoot().dir, "discogs-covers");
+  if (!fs.existsSync(coversDir)) {
+    console.log(`bench:features skipped: ${coversDir} not found (needs the shared covers)`);
+    return;
+  }
+  const status = await initTf();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-features-"));
+  // A spread of the set (every k-th cover), not the first N of one genre.
+  const all = (await listCovers(coversDir)).covers;
+  const step = Math.max(1, Math.floor(all.length / N));
+  const picked = all.filter((_, i) => i % step === 0).slice(0, N);
+  const subset = path.join(tmp, "covers");
+  fs.mkdirSync(path.join(subset, "images"), { recursive: true });
+  for (const c of picked) fs.symlinkSync(c.absPath, path.join(subset, c.path));
+  fs.writeFileSync(path.join(subset, "labels.csv"), "release_id,genres,file\n" + picked.map((c) => `${c.masterId},"${c.genres.join("|")}",${c.path}`).join("\n") + "\n");
+
+  console.log(`bench:features — ${picked.length} real covers, ${os.cpus().length} CPUs, backend ${status.backend} (SIMD ${status.simd}), ${WORKERS} workers`);
+  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (other jobs share these cores)`);
+
+  const run = async (label: string, extra: Partial<FeatureConfig>, cacheName: string): Promise<BuildSummary> => {
+    const config: FeatureConfig = { ...defaultFeatureConfig(), workers: WORKERS, cacheDir: path.join(tmp, cacheName), ...extra };
+    const s = await buildFeatureTable({ coversDir: subset, tablePath: path.join(tmp, `${cacheName}.csv`), config, progress: false, log: () => undefined });
+    const perCover = Object.entries(s.stageMs).map(([k, ms]) => `${k} ${fmt(ms / Math.max(1, s.computed), 0)}`).join(", ");
+    console.log(
+      `${label.padEnd(34)} ${fmt(s.rows / (s.wallMs / 1000))} covers/s wall (${fmt(s.wallMs / 1000, 1)} s incl. model load)` +
+        (s.computed ? `, ${fmt(s.computed / (s.computeMs / 1000))} covers/s compute; thread ms/cover: ${perCover}; tensors ${s.tensors.first}→${s.tensors.last}` : ""),
+    );
+    return s;
+  };
+
+  const study = await run("study row (faces+colour+hist+IV3)", { backbones: ["inception_v3"], maps: ["inception_v3"] }, "study");
+  const full = await run(`default row (${defaultFeatureConfig().backbones.join("+")})`, {}, "full");
+  const cached = await run("default row, cached re-run", {}, "full");
+
+  // Naive baseline: what a first port would do.
+  const Human = require(path.join(packageDir("@vladmandic/human"), "dist", "human.node-wasm.js")).Human as new (c: object) => {
+    load(): Promise<void>;
+    detect(x: unknown): Promise<{ face: unknown[] }>;
+  };
+  const human = new Human({
+    backend: "wasm",
+    modelBasePath: pathToFileURL(humanModelsDir()).href + "/",
+    wasmPath: wasmDistDir() + path.sep,
+    wasmPlatformFetch: false,
+  });
+  await human.load();
+  const embedder = await loadEmbedder(["inception_v3"]);
+  const base = picked.slice(0, BASELINE_N);
+  const t0 = performance.now();
+  let faces = 0;
+  for (const c of base) {
+    const img = await decodeImage(c.absPath);
+    colourFeatures(img);
+    const x = tf.tidy(() => tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, 3], "int32").toFloat().expandDims(0));
+    const r = await human.detect(x);
+    x.dispose();
+    faces += r.face.length;
+    await embedder.embed([img], { maps: ["inception_v3"] });
+  }
+  const baseRate = base.length / ((performance.now() - t0) / 1000);
+  console.log(`${"naive baseline (1 thread, Human defaults)".padEnd(34)} ${fmt(baseRate)} covers/s on ${base.length} covers (${faces} faces; maxDetected 1)`);
+  const studyRate = study.computed / (study.computeMs / 1000);
+  const fullRate = full.computed / (full.computeMs / 1000);
+  console.log("");
+  console.log(`study row vs naive baseline: ${fmt(studyRate / baseRate, 1)}x (goal: ≥ 8 covers/s; measured ${fmt(studyRate)})`);
+  console.log(`default row vs naive baseline: ${fmt(fullRate / baseRate, 1)}x (${fmt(fullRate)} covers/s)`);
+  console.log(`cached re-run vs first run: ${fmt(full.wallMs / cached.wallMs, 1)}x faster (${fmt(cached.wallMs / 1000, 1)} s vs ${fmt(full.wallMs / 1000, 1)} s; goal ≥ 10x)`);
+  console.log(`load average at end: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  embedder.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
