@@ -1,0 +1,77 @@
+/**
+ * `covergenre study`: the whole protocol on a feature table → `<out>/results.json` (+ the HTML
+ * report from lib/report) and the best checkpoint.
+ */
+import * as path from "node:path";
+import type { Command } from "../framework";
+import { choiceOpt, intOpt, stringOpt } from "../framework";
+import { datasetsDir, checkpointsDir, resolveDataRoot } from "../../paths";
+import { readFeatureSet } from "../../features/store";
+import { writeJsonAtomic } from "../../util/fsx";
+import { defaultStudyConfig, runStudy, thesisTablesDir } from "../../train/study";
+import { DEFAULT_HEAD } from "../../train/heads";
+import { thesisHeadRunner, DEFAULT_THESIS_HEAD } from "../../train/thesisHead";
+import { writeReport } from "../../report";
+
+export const studyCommand: Command = {
+  name: "study",
+  summary: "cross-validate every input set, compare with/without faces, write results.json, the report and the best checkpoint",
+  usage: "covergenre study [--table <csv>] [--out <dir>] [--folds 5] [--repeats 2] [--quick] [--thesis-head] [--json]",
+  options: {
+    table: { type: "string", description: "feature table (covergenre features)", defaultText: "datasets/features/covers.csv" },
+    out: { type: "string", description: "folder for results.json and index.html", defaultText: "datasets/study" },
+    folds: { type: "string", description: "cross-validation folds", defaultText: "5 (quick: 3)" },
+    repeats: { type: "string", description: "cross-validation repeats", defaultText: "2 (quick: 1)" },
+    seed: { type: "string", description: "seed of folds, splits and heads", defaultText: "42" },
+    head: { type: "string", description: "default head: logistic or mlp", defaultText: "logistic" },
+    genres: { type: "string", description: "comma-separated genres to keep", defaultText: "the study's 7 major genres" },
+    backbones: { type: "string", description: "comma-separated embeddings for the img block", defaultText: "every one in the table" },
+    checkpoint: { type: "string", description: "name of the best checkpoint under checkpoints/", defaultText: "best" },
+    "thesis-head": { type: "boolean", description: "also run the study's Flatten head (single split + small CV; slow: ~30 s/epoch/1000 covers)" },
+    "no-variants": { type: "boolean", description: "skip the head/backbone variants on all covers" },
+    quick: { type: "boolean", description: "reduced protocol for CI (also COVERGENRE_QUICK=1)" },
+  },
+  async run(ctx) {
+    const v = ctx.values;
+    const quick = Boolean(v.quick) || process.env.COVERGENRE_QUICK === "1";
+    const table = path.resolve(stringOpt(v, "table") ?? path.join(datasetsDir(), "features", "covers.csv"));
+    const out = path.resolve(stringOpt(v, "out") ?? path.join(datasetsDir(), "study"));
+    const headKind = choiceOpt(v, "head", ["logistic", "mlp"] as const, "logistic");
+    const fset = await readFeatureSet(table);
+    const dataRoot = resolveDataRoot({ data: stringOpt(v, "data") }).dir;
+    const config = defaultStudyConfig({
+      folds: intOpt(v, "folds", quick ? 3 : 5, 2, 50),
+      repeats: intOpt(v, "repeats", quick ? 1 : 2, 1, 50),
+      seed: intOpt(v, "seed", 42, 0),
+      quick,
+      head: headKind === "mlp" ? { ...DEFAULT_HEAD, hidden: 256, dropout: 0.5, l2: 1e-3 } : DEFAULT_HEAD,
+      ...(stringOpt(v, "genres") ? { genres: stringOpt(v, "genres")!.split(",").map((s) => s.trim()) } : {}),
+      ...(stringOpt(v, "backbones") ? { imgBackbones: stringOpt(v, "backbones")!.split(",").map((s) => s.trim()) } : {}),
+      variants: !v["no-variants"] && !quick,
+      thesisTables: thesisTablesDir(dataRoot),
+      thesisHead: v["thesis-head"] ? thesisHeadRunner(quick ? { ...DEFAULT_THESIS_HEAD, maxEpochs: 2, cvFolds: 0, maxRows: 300 } : DEFAULT_THESIS_HEAD) : null,
+      checkpointDir: path.join(checkpointsDir(), stringOpt(v, "checkpoint") ?? "best"),
+      log: ctx.log,
+    });
+    const { results } = await runStudy(fset, config);
+    await writeJsonAtomic(path.join(out, "results.json"), results);
+    let report: string | null = null;
+    try {
+      report = await writeReport(results, out);
+    } catch (err) {
+      ctx.log(`study: the HTML report could not be written: ${(err as Error).message}`);
+    }
+    if (ctx.json) {
+      ctx.printJson({ results: path.join(out, "results.json"), report, bestCheckpoint: results.bestCheckpoint, answer: results.answer, seconds: results.timings.totalSeconds });
+      return 0;
+    }
+    const f = (x: number) => x.toFixed(3);
+    ctx.print(`covers ${results.dataset.rows} (${results.dataset.facesRows} with faces), genres: ${results.dataset.genres.join(", ")}`);
+    ctx.print(`predict-all micro-F1 ${f(results.baselines.predictAll.microF1.mean)}`);
+    for (const [name, r] of Object.entries(results.allCovers)) ctx.print(`all covers ${name.padEnd(14)} micro-F1 ${f(r.microF1.mean)} [${r.microF1.ci.map(f).join(", ")}]  AUC ${f(r.rocAucMacro.mean)}`);
+    ctx.print(`faces: ${results.answer.faces.split(". ")[0]}.`);
+    ctx.print(`results: ${path.join(out, "results.json")}${report ? `, report: ${report}` : ""}`);
+    ctx.print(`best checkpoint: ${results.bestCheckpoint} (${results.bestCheckpointInputSet})`);
+    return 0;
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * `covergenre predict`: the whole feature path on new covers (decode → colour → faces → backbone
+ * embeddings, through lib/features' Extractor, the same code that built the training table), then
+ * the checkpoint's encoding, scaling, head and thresholds. A bad file gets an `error`; the others
+ * still run.
+ */
+import * as path from "node:path";
+import type { CoverRow, FeatureSet } from "../features/store";
+import { defaultFeatureConfig } from "../features/config";
+import { Extractor } from "../features/extract";
+import { buildDataset } from "./dataset";
+import { loadCheckpoint, scoreWithCheckpoint, type Checkpoint } from "./checkpoint";
+
+export interface Prediction {
+  file: string;
+  scores?: Record<string, number>;
+  genres?: string[];
+  faces?: number;
+  error?: string;
+}
+
+/** Features of new images as a FeatureSet (rows that failed carry `error`). */
+export async function extractFeatures(files: string[], ckpt: Checkpoint): Promise<FeatureSet> {
+  const needsFaces = ckpt.meta.blocks.includes("face");
+  const config = { ...defaultFeatureConfig(), backbones: ckpt.meta.imgBackbones, maps: [], faces: needsFaces, workers: 0 };
+  const extractor = await Extractor.create(config);
+  const stages = ["colour", ...(needsFaces ? ["faces"] : []), ...ckpt.meta.imgBackbones.map((b) => `emb:${b}`)];
+  const rows: CoverRow[] = [];
+  const dims: Record<string, number> = Object.fromEntries(Object.entries(extractor.shapes()).map(([b, s]) => [b, s.dim]));
+  const emb: Record<string, number[][]> = Object.fromEntries(ckpt.meta.imgBackbones.map((b) => [b, []]));
+  for (let i = 0; i < files.length; i++) {
+    const abs = path.resolve(files[i]);
+    const { items } = await extractor.run([{ hash: String(i), absPath: abs, stages }]);
+    const it = items[0];
+    const errors: string[] = [];
+    if (it.colour && !it.colour.ok) errors.push(it.colour.error);
+    if (it.faces && !it.faces.ok) errors.push(it.faces.error);
+    for (const b of ckpt.meta.imgBackbones) {
+      const e = it.emb[b];
+      if (!e) errors.push(`no ${b} embedding`);
+      else if (!e.ok) errors.push(e.error);
+      emb[b].push(e && e.ok ? Array.from(e.value.pooled) : new Array(dims[b] ?? 0).fill(0));
+    }
+    const colour = it.colour?.ok ? it.colour.value : null;
+    rows.push({
+      masterId: path.basename(abs).replace(/\.[^.]+$/, ""),
+      path: abs,
+      genres: [],
+      isMultiLabeled: false,
+      dominant: colour ? colour.dominant : [0, 0, 0],
+      meanColour: colour ? colour.mean : [0, 0, 0],
+      faces: it.faces?.ok ? it.faces.value.faces : [],
+      error: errors.length ? [...new Set(errors)].join("; ") : null,
+    });
+  }
+  const embeddings: FeatureSet["embeddings"] = {};
+  for (const b of ckpt.meta.imgBackbones) embeddings[b] = { dim: dims[b], data: Float32Array.from(emb[b].flat()) };
+  return { tablePath: "", coversDir: "/", rows, embeddings };
+}
+
+/** Predict genres for image files with a checkpoint folder. */
+export async function predictFiles(modelDir: string, files: string[]): Promise<Prediction[]> {
+  const ckpt = await loadCheckpoint(modelDir);
+  const fset = await extractFeatures(files, ckpt);
+  const ok = fset.rows.map((r, i) => (r.error ? -1 : i)).filter((i) => i >= 0);
+  // Encode exactly as training did (same block builder), on the "all covers" population.
+  const ds = buildDataset(fset, ok, { genres: ckpt.meta.genres, imgBackbones: ckpt.meta.imgBackbones, population: ckpt.meta.population });
+  const { scores, genres } = ok.length ? scoreWithCheckpoint(ckpt, ds, ds.sourceRows.map((_, i) => i)) : { scores: new Float32Array(0), genres: [] };
+  const k = ckpt.meta.genres.length;
+  const byRow = new Map(ok.map((r, i) => [r, i]));
+  return fset.rows.map((row, r) => {
+    const i = byRow.get(r);
+    if (i === undefined) return { file: files[r], error: row.error ?? "unknown error" };
+    return {
+      file: files[r],
+      scores: Object.fromEntries(ckpt.meta.genres.map((g, j) => [g, Number(scores[i * k + j].toFixed(4))])),
+      genres: genres[i],
+      faces: row.faces.length,
+    };
+  });
+}

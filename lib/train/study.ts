@@ -1,0 +1,384 @@
+/**
+ * The whole study: refine the feature table into the two populations, cross-validate every input
+ * set on identical folds, compare with the corrected resampled t-test + Holm, rerun the face +
+ * colour model on the study's own tables, train the best checkpoint, and return results.json.
+ *
+ * Protocol (documented in results.json → protocol): iterative stratification k folds × r repeats,
+ * the same row-index folds for every input set of a population; standardisation and per-genre
+ * thresholds fitted inside training folds only; baselines on the same folds.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { FeatureSet } from "../features/store";
+import { MAJOR_GENRES } from "../discogs/genres";
+import { initTf } from "../tf";
+import { Progress } from "../util/progress";
+import type { BaselineResults, Comparison, DatasetInfo, ExamplePrediction, InputSetResult, LearningCurve, MetricSet, StudyResults, ThesisHeadResult } from "./results";
+import { buildDataset, parseInputSet, usableRows, type LabelledDataset } from "./dataset";
+import { repeatedStratifiedFolds, stratifiedHoldout, type Fold } from "./stratify";
+import { aggregate, crossValidate, pooledScorer, predictAllScorer, priorScorer, prCurves, singleSplitMetrics, testTrainRatio, type CvOutcome, type Scorer } from "./cv";
+import { DEFAULT_HEAD, headName, type PooledHeadConfig } from "./heads";
+import { answerFrom, compareInputSets, type ComparisonRequest } from "./compare";
+import { readThesisTables } from "./thesisTables";
+import { bootstrapIntervals } from "./metrics";
+import { tuneThresholds } from "./thresholds";
+import { takeLabels } from "./dataset";
+import { buildMeta, saveCheckpoint, trainFinalHead } from "./checkpoint";
+
+export const FACES_INPUT_SETS = ["img", "face", "clr", "face+clr", "img+face", "img+clr", "img+face+clr"];
+export const ALL_INPUT_SETS = ["img", "img+clr", "img+face", "img+face+clr"];
+
+export interface StudyConfig {
+  folds: number;
+  repeats: number;
+  seed: number;
+  /** Genres asked for (the study's 7 major genres by default). */
+  genres: string[];
+  /** A genre needs at least this many positive covers in a population to be trained and scored. */
+  minPositives: number;
+  head: PooledHeadConfig;
+  /** Embeddings concatenated into the img block; "auto" = every backbone in the table. */
+  imgBackbones: string[] | "auto";
+  /** Also measure head/backbone variants on all covers. */
+  variants: boolean;
+  /** Folder of the study's own tables (facial/clr/y_label.csv), or null to skip. */
+  thesisTables: string | null;
+  /** Run the study's Flatten head (needs inception maps in the table); see thesisHead.ts. */
+  thesisHead: ((fs: FeatureSet, faces: LabelledDataset, log: (s: string) => void) => Promise<Omit<ThesisHeadResult, "thesisTables">>) | null;
+  /** Where to write the best checkpoint (null: do not write one). */
+  checkpointDir: string | null;
+  /** Covers in the example grid. */
+  examples: number;
+  quick: boolean;
+  log: (line: string) => void;
+}
+
+export function defaultStudyConfig(overrides: Partial<StudyConfig> = {}): StudyConfig {
+  return {
+    folds: 5,
+    repeats: 2,
+    seed: 42,
+    genres: [...MAJOR_GENRES],
+    minPositives: 10,
+    head: DEFAULT_HEAD,
+    imgBackbones: "auto",
+    variants: true,
+    thesisTables: null,
+    thesisHead: null,
+    checkpointDir: null,
+    examples: 24,
+    quick: false,
+    log: (s) => process.stderr.write(s + "\n"),
+    ...overrides,
+  };
+}
+
+/** Genres with enough positives among `rows`, and the dropped ones with the reason. */
+export function keptGenres(fs: FeatureSet, rows: number[], genres: string[], minPositives: number): { kept: string[]; dropped: { genre: string; reason: string }[] } {
+  const kept: string[] = [];
+  const dropped: { genre: string; reason: string }[] = [];
+  for (const g of genres) {
+    const count = rows.filter((r) => fs.rows[r].genres.includes(g)).length;
+    if (count >= minPositives) kept.push(g);
+    else dropped.push({ genre: g, reason: count === 0 ? "no covers with this genre in the table" : `only ${count} covers (< ${minPositives}): too few to train and score` });
+  }
+  return { kept, dropped };
+}
+
+function baselines(ds: LabelledDataset, folds: Fold[], seed: number): BaselineResults {
+  // Predict-all needs no threshold; the prior's (constant) scores get thresholds tuned like the models.
+  return {
+    predictAll: aggregate(crossValidate(ds, folds, predictAllScorer, { innerFraction: 0.2, thresholds: 0.5, seed }), ds.genres),
+    prior: aggregate(crossValidate(ds, folds, priorScorer, { innerFraction: 0.2, thresholds: "tuned", seed }), ds.genres),
+  };
+}
+
+function runInputSet(ds: LabelledDataset, folds: Fold[], name: string, head: PooledHeadConfig, backbones: string[], seed: number, progress?: Progress): { result: InputSetResult; cv: CvOutcome } {
+  const blocks = parseInputSet(name);
+  const cv = crossValidate(ds, folds, pooledScorer(blocks, head), { innerFraction: 0.2, thresholds: "tuned", seed, onFold: () => progress?.tick(name) });
+  const dims = blocks.reduce((a, b) => a + (ds.blocks[b]?.dim ?? 0), 0);
+  return {
+    result: { ...aggregate(cv, ds.genres), blocks, dims, head: headName(head), backbones: blocks.includes("img") ? backbones : [], prCurves: prCurves(ds, cv.oof), seconds: cv.seconds },
+    cv,
+  };
+}
+
+/** Run the study on a FeatureSet. */
+export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{ results: StudyResults; bestDataset: LabelledDataset; bestInputSet: string; bestHead: PooledHeadConfig; bestBackbones: string[] }> {
+  await initTf();
+  const t0 = Date.now();
+  const steps: Record<string, number> = {};
+  const step = (name: string, since: number) => (steps[name] = (Date.now() - since) / 1000);
+  const notes: string[] = [];
+  const log = config.log;
+
+  const available = Object.keys(fset.embeddings);
+  const imgBackbones = config.imgBackbones === "auto" ? available.sort((a, b) => (a === "mobilenet_v1" ? -1 : b === "mobilenet_v1" ? 1 : a.localeCompare(b))) : config.imgBackbones;
+  if (imgBackbones.length === 0) throw new Error(`the feature table ${fset.tablePath} has no pooled embeddings: build it with an embedding backbone`);
+
+  // Refine: rows usable for the requested genres, then the kept genres (those with examples).
+  const usable0 = usableRows(fset, config.genres);
+  const { kept, dropped } = keptGenres(fset, usable0.rows, config.genres, config.minPositives);
+  for (const d of dropped) notes.push(`Genre "${d.genre}" dropped: ${d.reason}.`);
+  const { rows, dropped: droppedRows } = usableRows(fset, kept);
+  const all = buildDataset(fset, rows, { genres: kept, imgBackbones, population: "all" });
+  const faces = buildDataset(fset, rows, { genres: kept, imgBackbones, population: "faces" });
+  const facesKept = keptGenres(fset, faces.sourceRows, kept, config.minPositives);
+  if (facesKept.dropped.length) notes.push(`On the faces population, ${facesKept.dropped.map((d) => `${d.genre} (${d.reason})`).join("; ")}: kept for comparability, its per-genre numbers are unreliable.`);
+  log(`study: ${all.n} covers (${faces.n} with a face), genres ${kept.join(", ")}; img = ${imgBackbones.join(" + ")}`);
+
+  const genreCounts: DatasetInfo["genreCounts"] = {};
+  kept.forEach((g, j) => {
+    let a = 0;
+    let f = 0;
+    for (let i = 0; i < all.n; i++) a += all.y[i * all.k + j];
+    for (let i = 0; i < faces.n; i++) f += faces.y[i * faces.k + j];
+    genreCounts[g] = { all: a, faces: f };
+  });
+  const cardinality = (ds: LabelledDataset) => (ds.n === 0 ? 0 : ds.y.reduce((a, b) => a + b, 0) / ds.n);
+  const dataset: DatasetInfo = {
+    table: fset.tablePath,
+    coversDir: fset.coversDir,
+    rowsInTable: fset.rows.length,
+    rows: all.n,
+    facesRows: faces.n,
+    genres: kept,
+    droppedGenres: dropped,
+    genreCounts,
+    labelCardinality: { all: cardinality(all), faces: cardinality(faces) },
+    droppedRows,
+  };
+
+  const foldsAll = repeatedStratifiedFolds({ y: all.y, n: all.n, k: all.k }, config.folds, config.repeats, config.seed);
+  const foldsFaces = faces.n >= config.folds * 2 ? repeatedStratifiedFolds({ y: faces.y, n: faces.n, k: faces.k }, config.folds, config.repeats, config.seed) : [];
+  if (foldsFaces.length === 0) notes.push(`Only ${faces.n} covers have a face: the faces population was not evaluated.`);
+
+  let since = Date.now();
+  const baselinesAll = baselines(all, foldsAll, config.seed);
+  const baselinesFaces = foldsFaces.length ? baselines(faces, foldsFaces, config.seed) : baselinesAll;
+  step("baselines", since);
+
+  const variantSpecs: { name: string; head: PooledHeadConfig; backbones: string[]; inputSet: string }[] = [];
+  if (config.variants) {
+    variantSpecs.push({ name: `img [mlp256]`, head: { ...config.head, hidden: 256, dropout: 0.5, l2: 1e-3 }, backbones: imgBackbones, inputSet: "img" });
+    if (imgBackbones.length > 1) for (const b of imgBackbones) variantSpecs.push({ name: `img [${b} only]`, head: config.head, backbones: [b], inputSet: "img" });
+    variantSpecs.push({ name: `img+face+clr [mlp256]`, head: { ...config.head, hidden: 256, dropout: 0.5, l2: 1e-3 }, backbones: imgBackbones, inputSet: "img+face+clr" });
+  }
+  const totalFolds = (foldsFaces.length ? FACES_INPUT_SETS.length * foldsFaces.length : 0) + ALL_INPUT_SETS.length * foldsAll.length + variantSpecs.length * foldsAll.length;
+  const progress = new Progress("study", totalFolds, { unit: "folds" });
+
+  since = Date.now();
+  const inputSets: Record<string, InputSetResult> = {};
+  for (const name of foldsFaces.length ? FACES_INPUT_SETS : []) {
+    inputSets[name] = runInputSet(faces, foldsFaces, name, config.head, imgBackbones, config.seed, progress).result;
+    log(`  faces  ${name.padEnd(14)} micro-F1 ${inputSets[name].microF1.mean.toFixed(3)}  AUC ${inputSets[name].rocAucMacro.mean.toFixed(3)}  (${inputSets[name].seconds.toFixed(0)} s)`);
+  }
+  step("faces population", since);
+  since = Date.now();
+  const allCovers: Record<string, InputSetResult> = {};
+  const cvs: Record<string, CvOutcome> = {};
+  for (const name of ALL_INPUT_SETS) {
+    const r = runInputSet(all, foldsAll, name, config.head, imgBackbones, config.seed, progress);
+    allCovers[name] = r.result;
+    cvs[name] = r.cv;
+    log(`  all    ${name.padEnd(14)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}  (${r.result.seconds.toFixed(0)} s)`);
+  }
+  step("all covers", since);
+  since = Date.now();
+  const variants: Record<string, InputSetResult> = {};
+  const variantCfg: Record<string, { head: PooledHeadConfig; backbones: string[]; inputSet: string }> = {};
+  for (const v of variantSpecs) {
+    const ds = v.backbones.join() === imgBackbones.join() ? all : buildDataset(fset, rows, { genres: kept, imgBackbones: v.backbones, population: "all" });
+    const r = runInputSet(ds, foldsAll, v.inputSet, v.head, v.backbones, config.seed, progress);
+    variants[v.name] = r.result;
+    cvs[v.name] = r.cv;
+    variantCfg[v.name] = v;
+    log(`  variant ${v.name.padEnd(26)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}`);
+  }
+  step("variants", since);
+  progress.finish();
+
+  // Comparisons: does adding faces (colour) to a model help, on identical folds?
+  const requests: ComparisonRequest[] = [];
+  const metrics = ["microF1", "rocAucMacro"];
+  for (const metric of metrics) {
+    if (foldsFaces.length) {
+      requests.push({ a: "img+face", b: "img", population: "faces", metric });
+      requests.push({ a: "img+face+clr", b: "img+clr", population: "faces", metric });
+      requests.push({ a: "img+clr", b: "img", population: "faces", metric });
+      requests.push({ a: "face+clr", b: "clr", population: "faces", metric });
+    }
+    requests.push({ a: "img+face", b: "img", population: "all", metric });
+    requests.push({ a: "img+clr", b: "img", population: "all", metric });
+  }
+  const comparisons: Comparison[] = compareInputSets(
+    requests,
+    (pop, name) => (pop === "faces" ? inputSets[name] : allCovers[name]),
+    (pop) => testTrainRatio(pop === "faces" ? foldsFaces : foldsAll),
+  );
+  const isFace = (c: Comparison) => c.a.includes("face") && !c.b.includes("face");
+  const answer = {
+    faces: answerFrom(comparisons.filter(isFace), "faces"),
+    colour: answerFrom(comparisons.filter((c) => c.a.includes("clr") && !c.b.includes("clr")), "colour"),
+  };
+
+  // Best all-covers configuration by mean micro-F1 (input sets and variants).
+  const candidates: { key: string; result: InputSetResult; inputSet: string; head: PooledHeadConfig; backbones: string[] }[] = [
+    ...ALL_INPUT_SETS.map((n) => ({ key: n, result: allCovers[n], inputSet: n, head: config.head, backbones: imgBackbones })),
+    ...Object.entries(variants).map(([n, r]) => ({ key: n, result: r, ...variantCfg[n] })),
+  ];
+  const best = candidates.reduce((a, c) => (c.result.microF1.mean > a.result.microF1.mean ? c : a));
+  if (candidates.length > 1) notes.push(`The best configuration (${best.key}) was picked among ${candidates.length} on the same folds: its CV numbers are slightly optimistic.`);
+  const bestCv = cvs[best.key];
+  const bestDs = best.backbones.join() === imgBackbones.join() ? all : buildDataset(fset, rows, { genres: kept, imgBackbones: best.backbones, population: "all" });
+  const examples = pickExamples(bestDs, bestCv, config.examples, config.seed);
+
+  // The study's own tables.
+  let thesisHead: ThesisHeadResult | null = null;
+  since = Date.now();
+  let thesisTablesResult: ThesisHeadResult["thesisTables"] = null;
+  if (config.thesisTables) {
+    try {
+      thesisTablesResult = await runThesisTables(config.thesisTables, config);
+      log(`  thesis tables face+clr: single split micro-F1 ${thesisTablesResult.singleSplit.microF1.mean.toFixed(3)} (0.5) / ${thesisTablesResult.singleSplitTuned.microF1.mean.toFixed(3)} (tuned); CV ${thesisTablesResult.cv.microF1.mean.toFixed(3)}; predict-all ${thesisTablesResult.baselines.predictAll.microF1.mean.toFixed(3)}`);
+    } catch (err) {
+      notes.push(`The study's own tables were not evaluated: ${(err as Error).message}`);
+    }
+  }
+  step("thesis tables", since);
+  since = Date.now();
+  if (config.thesisHead && foldsFaces.length) {
+    try {
+      thesisHead = { ...(await config.thesisHead(fset, faces, log)), thesisTables: thesisTablesResult };
+    } catch (err) {
+      notes.push(`The study's Flatten head was not run: ${(err as Error).message}`);
+    }
+  }
+  if (!thesisHead && thesisTablesResult) {
+    thesisHead = {
+      backbone: "inception_v3",
+      architecture: "mixed7 → Flatten → Dense(1024, relu) → sigmoid per genre",
+      singleSplit: {},
+      cv: null,
+      cvProtocol: null,
+      learningCurves: [],
+      thesisTables: thesisTablesResult,
+      skipped: config.thesisHead ? "see notes" : "the Flatten head was not requested (use --thesis-head)",
+    };
+  }
+  step("thesis head", since);
+
+  // The best configuration, trained on all covers, as a checkpoint predict can use.
+  let bestCheckpoint: string | null = null;
+  const learningCurves = [...(thesisHead?.learningCurves ?? [])];
+  if (config.checkpointDir) {
+    since = Date.now();
+    const trained = trainFinalHead(bestDs, best.inputSet, best.head, config.seed);
+    const meta = buildMeta({ ds: bestDs, inputSet: best.inputSet, imgBackbones: best.backbones, head: best.head, trained, table: fset.tablePath, cv: { microF1: best.result.microF1, macroF1: best.result.macroF1, rocAucMacro: best.result.rocAucMacro } });
+    await saveCheckpoint(config.checkpointDir, meta, trained.weights);
+    bestCheckpoint = path.resolve(config.checkpointDir);
+    learningCurves.push(trained.curve);
+    log(`  best checkpoint: ${best.key} → ${bestCheckpoint}`);
+    step("checkpoint", since);
+  }
+
+  const results: StudyResults = {
+    version: 1,
+    createdAt: new Date().toISOString(),
+    dataset,
+    protocol: {
+      folds: config.folds,
+      repeats: config.repeats,
+      seed: config.seed,
+      stratification: "iterative stratification for multi-label data (Sechidis et al. 2011), seeded per repeat",
+      thresholds: "per genre, F1-optimal on a stratified 20 % hold-out of each training fold (never on test rows)",
+      ciMethod: "mean over folds × repeats; 95 % corrected resampled t interval (Nadeau & Bengio 2003)",
+      comparisonTest: "paired corrected resampled t-test on identical folds, Holm correction across all comparisons",
+      head: { ...config.head, name: headName(config.head), standardisation: "fitted on training rows only" },
+      backbones: available,
+      imgBackbones,
+      testTimeFlip: false,
+      quick: config.quick,
+      foldSizes: foldsAll.map((f) => ({ repeat: f.repeat, fold: f.fold, trainSize: f.train.length, testSize: f.test.length })),
+      populations: { faces: faces.n, all: all.n },
+    },
+    baselines: baselinesAll,
+    baselinesFaces,
+    inputSets,
+    allCovers,
+    variants,
+    thesisHead,
+    comparisons,
+    answer,
+    bestCheckpoint,
+    bestCheckpointInputSet: best.key,
+    bestCheckpointCv: stripCurves(best.result),
+    learningCurves,
+    examples,
+    timings: { totalSeconds: (Date.now() - t0) / 1000, steps },
+    notes,
+  };
+  return { results, bestDataset: bestDs, bestInputSet: best.inputSet, bestHead: best.head, bestBackbones: best.backbones };
+}
+
+function stripCurves(r: InputSetResult): MetricSet {
+  const { prCurves: _p, blocks: _b, dims: _d, head: _h, backbones: _bb, seconds: _s, ...rest } = r;
+  return rest;
+}
+
+/** A spread of out-of-fold predictions: rows chosen at random (seeded), one per cover. */
+function pickExamples(ds: LabelledDataset, cv: CvOutcome, count: number, seed: number): ExamplePrediction[] {
+  const order = stratifiedHoldout({ y: ds.y, n: ds.n, k: ds.k }, Math.min(0.9, Math.max(1 / ds.n, (count * 1.5 + 2) / ds.n)), seed).test.slice(0, count);
+  return order.map((r) => ({
+    path: ds.paths[r],
+    masterId: ds.ids[r],
+    trueGenres: ds.genres.filter((_, j) => ds.y[r * ds.k + j]),
+    predictedGenres: ds.genres.filter((_, j) => cv.oofPred[r * ds.k + j]),
+    scores: Object.fromEntries(ds.genres.map((g, j) => [g, Number(cv.oof[r * ds.k + j].toFixed(4))])),
+  }));
+}
+
+/** The study's reported numbers on its own 1,016 rows (thesis/SOURCE.md). */
+export const THESIS_REPORTED = [
+  { model: "InceptionV3 + Flatten + Dense(1024), image only", microPrecision: 0.5625, microRecall: 0.172, microF1: (2 * 0.5625 * 0.172) / (0.5625 + 0.172) },
+  { model: "same + face (16) + colour (3)", microPrecision: 0.75, microRecall: 0.057, microF1: (2 * 0.75 * 0.057) / (0.75 + 0.057) },
+];
+
+/** Face + colour model on the study's own tables: its single split (as the study did) next to CV. */
+export async function runThesisTables(dir: string, config: StudyConfig): Promise<NonNullable<ThesisHeadResult["thesisTables"]>> {
+  const ds = await readThesisTables(dir);
+  const blocks: ("face" | "clr")[] = ["face", "clr"];
+  const split = stratifiedHoldout({ y: ds.y, n: ds.n, k: ds.k }, 116 / 1016, config.seed);
+  const scorer: Scorer = pooledScorer(blocks, config.head);
+  const scores = scorer(ds, split.train, split.test, config.seed);
+  const yTest = takeLabels(ds, split.test);
+  const boot = (y: Uint8Array, s: Float32Array, p: Uint8Array) => bootstrapIntervals(y, s, p, split.test.length, ds.k, 300, config.seed);
+  const singleSplit = singleSplitMetrics(yTest, scores, split.test.length, ds.genres, new Array(ds.k).fill(0.5), boot);
+  // Tuned: thresholds from an inner hold-out of the 900 training rows.
+  const inner = stratifiedHoldout({ y: takeLabels(ds, split.train), n: split.train.length, k: ds.k }, 0.2, config.seed + 1);
+  const innerTrain = inner.train.map((i) => split.train[i]);
+  const innerVal = inner.test.map((i) => split.train[i]);
+  const thresholds = tuneThresholds(takeLabels(ds, innerVal), scorer(ds, innerTrain, innerVal, config.seed), innerVal.length, ds.k);
+  const singleSplitTuned = singleSplitMetrics(yTest, scores, split.test.length, ds.genres, thresholds, boot);
+  const folds = repeatedStratifiedFolds({ y: ds.y, n: ds.n, k: ds.k }, config.folds, config.repeats, config.seed);
+  const cv = aggregate(crossValidate(ds, folds, scorer, { innerFraction: 0.2, thresholds: "tuned", seed: config.seed }), ds.genres);
+  return {
+    source: path.resolve(dir),
+    rows: ds.n,
+    genres: ds.genres,
+    inputs: [...(ds.blocks.face?.columns ?? []), ...(ds.blocks.clr?.columns ?? [])],
+    head: headName(config.head),
+    singleSplit,
+    singleSplitTuned,
+    cv,
+    baselines: baselines(ds, folds, config.seed),
+    reported: THESIS_REPORTED,
+  };
+}
+
+export function thesisTablesDir(dataRoot: string): string | null {
+  const dir = path.join(dataRoot, "thesis");
+  return fs.existsSync(path.join(dir, "facial.csv")) ? dir : null;
+}
+
+export type { LearningCurve };
