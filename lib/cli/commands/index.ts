@@ -9,7 +9,10 @@ import { dumpStatsCommand } from "./dumpStats";
 import { featuresCommand } from "./features";
 import { labCommand, notebooksCommand } from "./notebooks";
 import { pipelineCommand } from "./pipeline";
+import { predictCommand } from "./predict";
+import { refineCommand } from "./refine";
 import { reportCommand } from "./report";
 import { setupCommand } from "./setup";
+import { studyCommand } from "./study";
 
-export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, crawlCommand, featuresCommand, pipelineCommand, reportCommand];
+export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, crawlCommand, featuresCommand, pipelineCommand, reportCommand, refineCommand, studyCommand, predictCommand];
