@@ -83,7 +83,7 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
   const stages = stagesOf(config);
 
   const listing = await listCovers(opts.coversDir, opts.layout);
-  const covers = config.limit != null ? listing.covers.slice(0, config.limit) : listing.covers;
+  const covers = pickCovers(listing.covers, config.limit, config.sample);
   if (listing.skipped.length) log(`features: ${listing.skipped.length} image file(s) outside the layout were skipped, e.g. ${listing.skipped[0]}`);
 
   // 1-2: hash, then find what is missing.
@@ -163,6 +163,14 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
     skipped: listing.skipped,
     unknownGenres: listing.unknownGenres,
   };
+}
+
+/** `limit` covers, either the first ones or spread evenly over the listing (keeps listing order). */
+export function pickCovers<T>(all: T[], limit: number | undefined, sample: "first" | "spread" = "first"): T[] {
+  if (limit == null || limit >= all.length) return all;
+  if (sample === "first") return all.slice(0, limit);
+  const step = all.length / limit;
+  return Array.from({ length: limit }, (_, i) => all[Math.floor(i * step)]);
 }
 
 type Shapes = Record<string, { dim: number; mapShape: number[] }>;

@@ -41,8 +41,10 @@ export interface FeatureConfig {
   maxPixels: number;
   /** Cache folder. Default `<table folder>/<table stem>.cache`. */
   cacheDir?: string;
-  /** Process only the first N covers (quick looks, benchmarks). */
+  /** Process only N covers (quick looks, benchmarks). */
   limit?: number;
+  /** Which N covers `limit` keeps: the first N in listing order (default), or N spread evenly over the listing (a mix of genres). */
+  sample?: "first" | "spread";
 }
 
 export function defaultBackbones(): string[] {

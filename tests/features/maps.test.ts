@@ -45,3 +45,15 @@ describe("map codecs", () => {
     expect(u8.maxRelToRowMax).toBeLessThanOrEqual(0.5 / 255 + 1e-6);
   });
 });
+
+import { pickCovers } from "../../lib/features/build";
+
+describe("pickCovers", () => {
+  const all = [...Array(10).keys()];
+  test("first N, spread N, or all", () => {
+    expect(pickCovers(all, 3)).toEqual([0, 1, 2]);
+    expect(pickCovers(all, 5, "spread")).toEqual([0, 2, 4, 6, 8]);
+    expect(pickCovers(all, undefined, "spread")).toEqual(all);
+    expect(pickCovers(all, 20)).toEqual(all);
+  });
+});

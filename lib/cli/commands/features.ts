@@ -32,7 +32,8 @@ export const featuresCommand: Command = {
     "no-faces": { type: "boolean", description: "skip face analysis (colour and embeddings only)" },
     workers: { type: "string", description: "worker threads (each loads its own models; 0 = this thread)", defaultText: "CPU count, at most 4" },
     "batch-size": { type: "string", description: "covers per batch sent to a worker", defaultText: "8" },
-    limit: { type: "string", description: "only the first N covers (quick looks)" },
+    limit: { type: "string", description: "only N covers (quick looks)" },
+    sample: { type: "string", description: "which N covers --limit keeps: first or spread (evenly over the folder)", defaultText: "first" },
     cache: { type: "string", description: "cache folder", defaultText: "<out without .csv>.cache" },
   },
   details: [
@@ -60,6 +61,7 @@ export const featuresCommand: Command = {
       batchSize: intOpt(v, "batch-size", defaults.batchSize, 1, 256),
       cacheDir: stringOpt(v, "cache") ? path.resolve(stringOpt(v, "cache")!) : undefined,
       limit,
+      sample: choiceOpt(v, "sample", ["first", "spread"] as const, "first"),
     };
     ctx.log(`features: covers ${covers.dir} (${covers.layout}) → ${out}`);
     const summary = await buildFeatureTable({ coversDir: covers.dir, layout: covers.layout, tablePath: out, config, handleSigint: true, log: ctx.log });
