@@ -55,8 +55,20 @@ export function pickCover(images: ApiImage[] | undefined, size: ImageSize): { ur
   return { url: typeof url === "string" ? url : "", type: img.type ?? "" };
 }
 
-/** What decoding a downloaded body as an image found. */
-export type ImageCheck = { ok: true; jpeg: Buffer; width: number; height: number; format: string } | { ok: false; reason: string };
+/**
+ * What decoding a downloaded body as an image found: `ok` with the bytes to keep, or a `reason`.
+ * One shape rather than a union: tslab's non-strict compiler does not narrow unions on `ok`.
+ */
+export interface ImageCheck {
+  ok: boolean;
+  /** JPEG bytes to write (the body itself when it already is a JPEG). */
+  jpeg?: Buffer;
+  width?: number;
+  height?: number;
+  format?: string;
+  /** Why the body is not kept. */
+  reason?: string;
+}
 
 /**
  * Make sure `body` is a complete image: sharp must read its header AND decode every pixel (a

@@ -130,8 +130,9 @@ export class DumpReader implements AsyncIterable<DumpMaster> {
           const stop = end + CLOSE.length;
           // Another record start before this one's end means this one is broken: report it and
           // resynchronise on the next start.
-          const next = findRecordStart(buf, start + OPEN.length);
-          if (next !== -1 && next < end) {
+          const inner = findRecordStart(buf.subarray(start + OPEN.length, end), 0);
+          const next = inner === -1 ? -1 : start + OPEN.length + inner;
+          if (next !== -1) {
             const text = buf.toString("utf8", start, Math.min(next, start + 200));
             this.recordError(brokenRecord(text, pendingOffset + start, "a new <master> starts before this one ends"));
             pos = next;

@@ -107,10 +107,24 @@ export function attribute(attrs: string, name: string): string | undefined {
 
 function toInt(text: string | null): number | null {
   if (text == null) return null;
-  const t = text.trim();
-  if (!/^-?\d+$/.test(t)) return null;
-  return Number(t);
+  let i = 0;
+  let j = text.length;
+  while (i < j && text.charCodeAt(i) <= 32) i++;
+  while (j > i && text.charCodeAt(j - 1) <= 32) j--;
+  if (i === j) return null;
+  let n = 0;
+  const neg = text.charCodeAt(i) === 45;
+  if (neg && ++i === j) return null;
+  for (; i < j; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return null;
+    n = n * 10 + d;
+  }
+  return neg ? -n : n;
 }
+
+/** Children of <master> the scanner walks into; any other subtree is skipped unread. */
+const KEPT_CHILDREN = new Set(["main_release", "year", "title", "data_quality", "genres", "styles", "images", "artists"]);
 
 // What to keep, by path below <master>: depth-1 children, and list items one level deeper.
 const enum Keep {
@@ -124,6 +138,10 @@ const enum Keep {
   ArtistName,
 }
 
+function failRecord(id: number, offset: number, why: string): never {
+  throw new DumpRecordError(`master ${id} (byte ${offset}): ${why}`, offset, id);
+}
+
 /**
  * Parse one record. `xml` must start at `<master` and end after `</master>`; `offset` is its byte
  * offset in the stream. Throws {@link DumpRecordError} for a record whose tags do not nest.
@@ -134,9 +152,6 @@ export function parseMasterRecord(xml: string, offset = 0): DumpMaster {
   const idText = attribute(xml.slice(7, openEnd), "id");
   const id = toInt(idText ?? null);
   if (id == null) throw new DumpRecordError(`record at byte ${offset}: <master> has no numeric id (id="${idText ?? ""}")`, offset, null);
-  const fail = (why: string): never => {
-    throw new DumpRecordError(`master ${id} (byte ${offset}): ${why}`, offset, id);
-  };
 
   const m: DumpMaster = {
     id,
@@ -158,46 +173,48 @@ export function parseMasterRecord(xml: string, offset = 0): DumpMaster {
   let keep: Keep = Keep.None;
   let keepStart = 0;
   let pos = openEnd + 1;
-  if (xml[openEnd - 1] === "/") fail("empty <master/> element");
+  if (xml[openEnd - 1] === "/") failRecord(id, offset, "empty <master/> element");
   for (;;) {
     const lt = xml.indexOf("<", pos);
-    if (lt === -1) fail("ends before </master>");
+    if (lt === -1) failRecord(id, offset, "ends before </master>");
     const c = xml.charCodeAt(lt + 1);
     if (c === 33 /* ! */) {
       // comment or CDATA
       if (xml.startsWith("<!--", lt)) {
         const end = xml.indexOf("-->", lt + 4);
-        if (end === -1) fail("unterminated comment");
+        if (end === -1) failRecord(id, offset, "unterminated comment");
         pos = end + 3;
         continue;
       }
       if (xml.startsWith("<![CDATA[", lt)) {
         const end = xml.indexOf("]]>", lt + 9);
-        if (end === -1) fail("unterminated CDATA section");
-        if (keep !== Keep.None) fail("CDATA in a kept field is not supported");
+        if (end === -1) failRecord(id, offset, "unterminated CDATA section");
+        if (keep !== Keep.None) failRecord(id, offset, "CDATA in a kept field is not supported");
         pos = end + 3;
         continue;
       }
-      fail(`unexpected "<!" at byte ${offset + lt}`);
+      failRecord(id, offset, `unexpected "<!" at byte ${offset + lt}`);
     }
     if (c === 63 /* ? */) {
       const end = xml.indexOf("?>", lt + 2);
-      if (end === -1) fail("unterminated processing instruction");
+      if (end === -1) failRecord(id, offset, "unterminated processing instruction");
       pos = end + 2;
       continue;
     }
     const gt = xml.indexOf(">", lt + 1);
-    if (gt === -1) fail("a tag is not closed");
+    if (gt === -1) failRecord(id, offset, "a tag is not closed");
     if (c === 47 /* / */) {
       // end tag
-      const name = xml.slice(lt + 2, gt).trim();
       if (stack.length === 0) {
-        if (name !== "master") fail(`unexpected </${name}>`);
-        // done
-        break;
+        const name = xml.slice(lt + 2, gt).trim();
+        if (name !== "master") failRecord(id, offset, `unexpected </${name}>`);
+        break; // done
       }
       const open = stack.pop()!;
-      if (open !== name) fail(`</${name}> closes <${open}>`);
+      // Compare in place: slicing every end tag's name costs more than the whole rest.
+      if (gt !== lt + 2 + open.length || !xml.startsWith(open, lt + 2)) {
+        if (xml.slice(lt + 2, gt).trim() !== open) failRecord(id, offset, `</${xml.slice(lt + 2, gt).trim()}> closes <${open}>`);
+      }
       if (keep !== Keep.None) {
         const text = decodeXmlText(xml.slice(keepStart, lt));
         switch (keep) {
@@ -241,10 +258,17 @@ export function parseMasterRecord(xml: string, offset = 0): DumpMaster {
       nameEnd++;
     }
     const name = xml.slice(lt + 1, nameEnd);
-    if (name === "") fail(`empty tag name at byte ${offset + lt}`);
-    if (name === "master") fail("a new <master> starts before this one ends");
-    if (keep !== Keep.None) fail(`<${name}> inside <${stack[stack.length - 1]}>`);
+    if (name === "") failRecord(id, offset, `empty tag name at byte ${offset + lt}`);
+    if (name === "master") failRecord(id, offset, "a new <master> starts before this one ends");
+    if (keep !== Keep.None) failRecord(id, offset, `<${name}> inside <${stack[stack.length - 1]}>`);
     const depth = stack.length;
+    if (depth === 0 && !selfClosing && !KEPT_CHILDREN.has(name)) {
+      // A subtree we do not keep (videos: most of a record's bytes, notes …): jump to its end.
+      const close = xml.indexOf(`</${name}>`, gt + 1);
+      if (close === -1) failRecord(id, offset, `<${name}> is not closed`);
+      pos = close + name.length + 3;
+      continue;
+    }
     if (depth === 0) {
       if (name === "images" && m.images === null) m.images = [];
       if (!selfClosing) {

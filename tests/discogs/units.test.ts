@@ -141,3 +141,24 @@ describe("manifest", () => {
     expect(() => Manifest.open(file)).toThrow(/is not a crawl manifest/);
   });
 });
+
+describe("other label sources", () => {
+  const { labelsCsvCounts, oneHotCsvCounts } = require("../../lib/discogs/sources") as typeof import("../../lib/discogs/sources");
+  test("labels.csv and a one-hot table give counts in Discogs spelling", () => {
+    const labels = path.join(tmp, "labels.csv");
+    fs.writeFileSync(labels, 'release_id,genres,file\n1,Rock,images/1.jpg\n2,"Folk, World, & Country|Pop",images/2.jpg\n3,HipHop,images/3.jpg\n');
+    expect(labelsCsvCounts(labels)).toEqual({ items: 3, multiLabel: 1, ids: [1, 2, 3], genreCounts: { Rock: 1, "Folk, World, & Country": 1, Pop: 1, "Hip Hop": 1 } });
+    const onehot = path.join(tmp, "album.csv");
+    fs.writeFileSync(onehot, 'master_release,path,Blues,"Folk, World, & Country",Funk&Soul\n10,x,1.0,0.0,1.0\n11,y,0.0,1.0,0.0\n');
+    expect(oneHotCsvCounts(onehot)).toEqual({ items: 2, multiLabel: 1, ids: [10, 11], genreCounts: { Blues: 1, "Funk / Soul": 1, "Folk, World, & Country": 1 } });
+  });
+  (SHARED ? test : test.skip)("the shared covers and the study's table", () => {
+    const covers = labelsCsvCounts(path.join(SHARED_DATA, "discogs-covers", "labels.csv"));
+    expect(covers.items).toBe(3763);
+    expect(covers.multiLabel).toBe(201);
+    expect(covers.genreCounts.Jazz).toBeUndefined();
+    const study = oneHotCsvCounts(path.join(SHARED_DATA, "thesis", "album_data_0522.csv"));
+    expect(study.items).toBe(14302);
+    expect(Object.keys(study.genreCounts)).toHaveLength(15);
+  });
+});
