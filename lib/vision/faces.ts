@@ -60,6 +60,12 @@ export interface FaceConfig {
   margin: number;
   /** When nothing is found with the margin, try once more without it (and vice versa). Default true. */
   retry: boolean;
+  /**
+   * Side of the square the attribute models see, as a multiple of the face box's longer side,
+   * cut from the original image around the box centre. 0 = use the detector's own crop (which
+   * moves with the margin and the detector's coarse box). Default 1.5.
+   */
+  cropScale: number;
   /** Average each attribute model over the face and its mirror image. Default true. */
   flip: boolean;
   /** Source of the age. Default "mean". */
@@ -79,6 +85,7 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   minConfidence: 0.5,
   margin: 0.25,
   retry: true,
+  cropScale: 1.5,
   flip: true,
   ageFrom: "mean",
   genderFrom: "faceres",
@@ -90,8 +97,11 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
 export interface FaceAnalyzer {
   /** All faces, largest first. */
   analyze(img: DecodedImage): Promise<FaceInfo[]>;
-  /** Raw model outputs per face (for the benchmark's ablations); same faces as analyze(). */
-  analyzeRaw(img: DecodedImage): Promise<RawFace[]>;
+  /**
+   * Raw model outputs per face (for the benchmark's ablations); same faces as analyze(). `override`
+   * changes detection/crop settings for this call only (margin, retry, cropScale).
+   */
+  analyzeRaw(img: DecodedImage, override?: Partial<Pick<FaceConfig, "margin" | "retry" | "cropScale">>): Promise<RawFace[]>;
   dispose(): void;
   /** Changes whenever results would change (models, settings, code revision): a cache key. */
   version: string;
@@ -135,6 +145,7 @@ function validate(config: FaceConfig): void {
   if (!Number.isInteger(config.maxDetected) || config.maxDetected < 1) bad(`maxDetected must be a positive integer, got ${config.maxDetected}`);
   if (!(config.minConfidence >= 0 && config.minConfidence < 1)) bad(`minConfidence must be in [0, 1), got ${config.minConfidence}`);
   if (!(config.margin >= 0 && config.margin <= 2)) bad(`margin must be in [0, 2], got ${config.margin}`);
+  if (!(config.cropScale === 0 || (config.cropScale >= 0.5 && config.cropScale <= 4))) bad(`cropScale must be 0 or in [0.5, 4], got ${config.cropScale}`);
   for (const key of ["ageFrom", "genderFrom"] as const) {
     if (!["faceres", "gear", "mean"].includes(config[key])) bad(`${key} must be faceres, gear or mean, got ${config[key]}`);
   }
@@ -172,6 +183,7 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
     `md${config.maxDetected}`,
     `mc${config.minConfidence}`,
     `m${config.margin}`,
+    `cs${config.cropScale}`,
     config.retry ? "retry" : "noretry",
     config.flip ? "flip" : "noflip",
     `a-${config.ageFrom}`,
@@ -183,11 +195,13 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
 
   const heads = { faceres, emotion, gear };
 
-  const analyzeRaw = async (img: DecodedImage): Promise<RawFace[]> => {
+  const analyzeRaw = async (img: DecodedImage, override: Partial<FaceConfig> = {}): Promise<RawFace[]> => {
     checkImage(img);
-    const margins = config.margin > 0 ? [config.margin, ...(config.retry ? [0] : [])] : [0, ...(config.retry ? [0.25] : [])];
+    const c: FaceConfig = { ...config, margin: override.margin ?? config.margin, retry: override.retry ?? config.retry, cropScale: override.cropScale ?? config.cropScale };
+    validate(c);
+    const margins = c.margin > 0 ? [c.margin, ...(c.retry ? [0] : [])] : [0, ...(c.retry ? [0.25] : [])];
     for (const margin of margins) {
-      const faces = await detectAndDescribe(human, heads, img, margin, config);
+      const faces = await detectAndDescribe(human, heads, img, margin, c);
       if (faces.length > 0) return faces;
     }
     return [];
@@ -240,14 +254,27 @@ async function detectAndDescribe(human: HumanInstance, heads: Heads, img: Decode
     input.dispose();
   }
   const out: RawFace[] = [];
+  const original = config.cropScale > 0 && detected.length > 0 ? tf.tidy(() => tf.expandDims(tf.div(tf.cast(toTensor3D(img), "float32"), 255), 0)) : null;
   try {
     for (const f of detected) {
       const box = toOriginalBox(f.box, left, top, img.width, img.height);
       if (!f.tensor || box[2] <= 0 || box[3] <= 0) continue;
-      out.push({ ...(await runHeads(heads, f.tensor, config)), box, score: f.score });
+      let crop = f.tensor;
+      let own: tf.Tensor | null = null;
+      if (original) {
+        // Square crop around the (unclipped) mesh box centre, in original-image coordinates.
+        own = cropSquare(original as tf.Tensor4D, [f.box[0] - left, f.box[1] - top, f.box[2], f.box[3]], config.cropScale, img.width, img.height);
+        crop = own;
+      }
+      try {
+        out.push({ ...(await runHeads(heads, crop, config)), box, score: f.score });
+      } finally {
+        own?.dispose();
+      }
     }
   } finally {
     for (const f of detected) f.tensor?.dispose();
+    original?.dispose();
   }
   out.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
   return out;
@@ -266,6 +293,15 @@ export function toOriginalBox(
   const x1 = Math.max(0, Math.min(width, box[0] + box[2] - offsetX));
   const y1 = Math.max(0, Math.min(height, box[1] + box[3] - offsetY));
   return [Math.round(x0), Math.round(y0), Math.round(x1 - x0), Math.round(y1 - y0)];
+}
+
+/** Cut a square of side `scale` × the box's longer side around its centre, resized to 192x192 (0..1 floats; outside the image is black). */
+function cropSquare(image: tf.Tensor4D, box: [number, number, number, number], scale: number, width: number, height: number): tf.Tensor4D {
+  const cx = box[0] + box[2] / 2;
+  const cy = box[1] + box[3] / 2;
+  const half = (Math.max(box[2], box[3]) * scale) / 2;
+  const norm = [[(cy - half) / height, (cx - half) / width, (cy + half) / height, (cx + half) / width]];
+  return tf.image.cropAndResize(image, norm, [0], [192, 192]);
 }
 
 function rows(t: tf.Tensor): number[][] {

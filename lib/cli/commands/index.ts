@@ -6,6 +6,7 @@ import type { Command } from "../framework";
 import { crawlCommand } from "./crawl";
 import { doctorCommand } from "./doctor";
 import { dumpStatsCommand } from "./dumpStats";
+import { facesCommand } from "./faces";
 import { featuresCommand } from "./features";
 import { labCommand, notebooksCommand } from "./notebooks";
 import { pipelineCommand } from "./pipeline";
@@ -15,4 +16,4 @@ import { reportCommand } from "./report";
 import { setupCommand } from "./setup";
 import { studyCommand } from "./study";
 
-export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, crawlCommand, featuresCommand, pipelineCommand, reportCommand, refineCommand, studyCommand, predictCommand];
+export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, crawlCommand, facesCommand, featuresCommand, pipelineCommand, reportCommand, refineCommand, studyCommand, predictCommand];
