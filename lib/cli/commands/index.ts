@@ -15,5 +15,6 @@ import { refineCommand } from "./refine";
 import { reportCommand } from "./report";
 import { setupCommand } from "./setup";
 import { studyCommand } from "./study";
+import { trainCommand } from "./train";
 
-export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, crawlCommand, facesCommand, featuresCommand, pipelineCommand, reportCommand, refineCommand, studyCommand, predictCommand];
+export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, crawlCommand, facesCommand, featuresCommand, pipelineCommand, reportCommand, refineCommand, studyCommand, trainCommand, predictCommand];
