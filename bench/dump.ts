@@ -71,9 +71,11 @@ async function runMethod(method: string, file: string): Promise<Omit<Result, "me
     for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(zlib.createGunzip({ chunkSize: 256 * 1024 }))) bytes += (chunk as Buffer).length;
   } else if (method === "ours") {
     const reader = readMasters(file);
-    for await (const m of reader) {
-      masters++;
-      genres += m.genres.length;
+    for await (const batch of reader.batches()) {
+      for (const m of batch) {
+        masters++;
+        genres += m.genres.length;
+      }
     }
     bytes = reader.bytesRead;
   } else if (method === "fxp-record") {

@@ -161,7 +161,9 @@ export async function planCrawl(dump: string, filter: PlanFilter, manifest?: Man
     for (const g of genres) byGenre.set(g, (byGenre.get(g) ?? 0) + 1);
     return true;
   };
-  for await (const m of reader) if (!consider(m)) break;
+  outer: for await (const batch of reader.batches()) {
+    for (const m of batch) if (!consider(m)) break outer;
+  }
   let idsNotInDump = 0;
   if (filter.ids && seenIds) for (const id of filter.ids) if (!seenIds.has(id)) idsNotInDump++;
   return {

@@ -65,7 +65,8 @@ export async function dumpStats(file: string, options: DumpStatsOptions = {}): P
   let yMax = -Infinity;
   let yearUnknown = 0;
   const every = options.progressEvery ?? 10_000;
-  for await (const m of reader) {
+  let stop = false;
+  const visit = (m: DumpMaster) => {
     masters++;
     if (m.images !== null) withImages++;
     // A genre listed twice in one record counts once.
@@ -91,7 +92,14 @@ export async function dumpStats(file: string, options: DumpStatsOptions = {}): P
     } else yearUnknown++;
     options.onMaster?.(m);
     if (options.onProgress && masters % every === 0) options.onProgress(masters, reader.bytesRead);
-    if (options.limit != null && masters >= options.limit) break;
+    if (options.limit != null && masters >= options.limit) stop = true;
+  };
+  for await (const batch of reader.batches()) {
+    for (const m of batch) {
+      visit(m);
+      if (stop) break;
+    }
+    if (stop) break;
   }
   const order = [...genreCounts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([g]) => g);
   const index = new Map(order.map((g, i) => [g, i]));
