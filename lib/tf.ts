@@ -169,10 +169,12 @@ let fileFetchInstalled = false;
  * A Response whose json() parses in this module's realm: Node's Response builds arrays in the outer
  * realm, which breaks tfjs's `instanceof Array` checks under jest's sandboxed modules.
  */
-class FileResponse extends Response {
-  override async json(): Promise<unknown> {
-    return JSON.parse(await this.text());
-  }
+function fileResponse(body: Buffer, init: ResponseInit): Response {
+  const res = new Response(body as unknown as ConstructorParameters<typeof Response>[0], init);
+  // An own property rather than a subclass override: tslab's TypeScript 5.0 with older DOM/Node
+  // typings declares Response.json as a property, and rejects a method overriding it.
+  Object.defineProperty(res, "json", { value: async () => JSON.parse(await res.text()) });
+  return res;
 }
 
 /**
@@ -189,7 +191,7 @@ export function installFileFetch(): void {
     try {
       const body = await fs.promises.readFile(file);
       const type = file.endsWith(".json") ? "application/json" : "application/octet-stream";
-      return new FileResponse(body, { status: 200, headers: { "content-type": type } });
+      return fileResponse(body, { status: 200, headers: { "content-type": type } });
     } catch (err) {
       return new Response(`cannot read ${file}: ${(err as Error).message}`, { status: 404 });
     }
