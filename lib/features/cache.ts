@@ -40,7 +40,11 @@ export interface EmbEntry {
   mapScale: number;
 }
 
-export type Entry<T> = { ok: true; value: T } | { ok: false; error: string };
+/**
+ * A result or a failure. Both branches declare both fields so that `entry.error` type-checks under
+ * tslab's non-strict TypeScript, where discriminated-union narrowing on `ok` does not apply.
+ */
+export type Entry<T> = { ok: true; value: T; error?: undefined } | { ok: false; error: string; value?: undefined };
 
 export function hashBytes(data: Uint8Array): string {
   return createHash("sha1").update(data).digest("hex");
