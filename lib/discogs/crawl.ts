@@ -54,7 +54,8 @@ export interface CrawlConfig extends PlanFilter {
   clock?: Clock;
 }
 
-export const DEFAULT_USER_AGENT = "covergenre/0.1 (+album-cover genre research; https://github.com/covergenre)";
+/** Discogs asks for a unique, descriptive User-Agent; users should add a contact with --user-agent. */
+export const DEFAULT_USER_AGENT = "covergenre/0.1 (album-cover genre research crawler)";
 
 export interface CrawlSummary {
   dryRun: boolean;
