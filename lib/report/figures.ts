@@ -24,6 +24,20 @@ export function metricLabel(key: string): string {
   return METRIC_LABEL[key] ?? key;
 }
 
+/** toFixed that survives the nulls JSON makes of NaN (e.g. AUC of a genre with one class). */
+function fx(x: number | null | undefined, digits = 3): string {
+  return typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "–";
+}
+
+/** a − b, or null when either is missing (null − x would silently be −x). */
+function sub(a: number | null | undefined, b: number | null | undefined): number | null {
+  return typeof a === "number" && typeof b === "number" && Number.isFinite(a) && Number.isFinite(b) ? a - b : null;
+}
+
+function fp(x: number | null | undefined): string {
+  return typeof x === "number" && Number.isFinite(x) ? x.toPrecision(2) : "–";
+}
+
 const BASE_LAYOUT = {
   margin: { l: 60, r: 20, t: 50, b: 60 },
   font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 13 },
@@ -51,12 +65,12 @@ export function forestPlot(comparisons: Comparison[]): Figure {
         error_x: {
           type: "data",
           symmetric: false,
-          array: rows.map((c) => c.ci[1] - c.delta),
-          arrayminus: rows.map((c) => c.delta - c.ci[0]),
+          array: rows.map((c) => sub(c.ci?.[1], c.delta)),
+          arrayminus: rows.map((c) => sub(c.delta, c.ci?.[0])),
           thickness: 2,
           width: 6,
         },
-        text: rows.map((c) => `Δ ${c.delta.toFixed(3)} [${c.ci[0].toFixed(3)}, ${c.ci[1].toFixed(3)}]<br>p ${c.p.toPrecision(2)}, Holm ${c.pHolm.toPrecision(2)}`),
+        text: rows.map((c) => `Δ ${fx(c.delta)} [${fx(c.ci?.[0])}, ${fx(c.ci?.[1])}]<br>p ${fp(c.p)}, Holm ${fp(c.pHolm)}`),
         hoverinfo: "text",
         showlegend: false,
       },
@@ -98,11 +112,11 @@ export function metricWithBaselines(sets: Record<string, InputSetResult | Metric
         y: means,
         name: metricLabel(metric),
         marker: { color: names.map((_, i) => PALETTE[i % PALETTE.length]) },
-        error_y: { type: "data", symmetric: false, array: his.map((h, i) => h - means[i]), arrayminus: los.map((l, i) => means[i] - l) },
+        error_y: { type: "data", symmetric: false, array: his.map((h, i) => sub(h, means[i])), arrayminus: los.map((l, i) => sub(means[i], l)) },
         showlegend: false,
       },
-      line(baselines.predictAll[metric].mean, `baseline: predict every genre (${baselines.predictAll[metric].mean.toFixed(3)})`, "dash", "#444"),
-      line(baselines.prior[metric].mean, `baseline: genre prior (${baselines.prior[metric].mean.toFixed(3)})`, "dot", "#888"),
+      line(baselines.predictAll[metric].mean, `baseline: predict every genre (${fx(baselines.predictAll[metric].mean)})`, "dash", "#444"),
+      line(baselines.prior[metric].mean, `baseline: genre prior (${fx(baselines.prior[metric].mean)})`, "dot", "#888"),
     ],
     layout: { ...BASE_LAYOUT, title: { text: title }, yaxis: { title: { text: metricLabel(metric) }, rangemode: "tozero" }, height: 420 },
   };
@@ -132,7 +146,7 @@ export function prCurvesFigure(set: InputSetResult, title: string): Figure {
   const data = Object.entries(curves).map(([genre, c], i) => ({
     type: "scatter",
     mode: "lines",
-    name: `${genre} (AP ${c.averagePrecision === null ? "–" : c.averagePrecision.toFixed(3)})`,
+    name: `${genre} (AP ${fx(c.averagePrecision)})`,
     x: c.recall,
     y: c.precision,
     line: { color: PALETTE[i % PALETTE.length], width: 2 },

@@ -14,8 +14,8 @@ export function num(x: number | null | undefined, digits = 3): string {
 }
 
 /** A signed difference, e.g. "+0.004" / "−0.012". */
-export function signed(x: number, digits = 3): string {
-  if (!Number.isFinite(x)) return "–";
+export function signed(x: number | null | undefined, digits = 3): string {
+  if (typeof x !== "number" || !Number.isFinite(x)) return "–";
   return (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(digits);
 }
 
@@ -32,8 +32,8 @@ export function estimateHtml(e: Estimate | null | undefined, digits = 3): string
 }
 
 /** A p value the way papers print it. */
-export function pValue(p: number): string {
-  if (!Number.isFinite(p)) return "–";
+export function pValue(p: number | null | undefined): string {
+  if (typeof p !== "number" || !Number.isFinite(p)) return "–";
   if (p < 0.001) return "< 0.001";
   return p.toFixed(3);
 }

@@ -130,7 +130,7 @@ function metricsTable(sets: Record<string, MetricSet>, baselines: BaselineResult
     {
       header: "Δ micro-F1 vs prior",
       title: "difference of mean micro-F1 against the genre-prior baseline",
-      cell: (r: Row) => (r.baseline ? "" : signed(r.m.microF1.mean - baselines.prior.microF1.mean)),
+      cell: (r: Row) => (r.baseline ? "" : signed(Number.isFinite(r.m.microF1.mean) && Number.isFinite(baselines.prior.microF1.mean) ? r.m.microF1.mean - baselines.prior.microF1.mean : null)),
     },
   ];
   return tableHtml(rows, cols, { rowClass: (r) => (r.baseline ? "baseline" : "") });

@@ -97,3 +97,20 @@ test("a cover thumbnail of a corrupt file explains itself", async () => {
     fs.rmSync(f, { force: true });
   }
 });
+
+test("metrics that are undefined on the rows (NaN, stored as null in JSON) print as – instead of breaking the page", async () => {
+  const { results, dir } = await fixtureResults();
+  try {
+    const r = JSON.parse(JSON.stringify(results, (_k, v) => v)) as typeof results;
+    (r.inputSets.img.rocAucMacro as { mean: number | null }).mean = null;
+    (r.inputSets.img.rocAucMacro as { ci: unknown }).ci = [null, null];
+    (r.comparisons[0] as { p: number | null }).p = null;
+    (r.allCovers.img.microF1 as { mean: number | null }).mean = null;
+    const html = await reportHtml(r);
+    expect(html).toContain("– <span class=\"ci\">[–, –]</span>");
+    // no "Δ vs prior" computed from a missing value (null − x would read as −x)
+    expect(html.slice(html.indexOf("<body>"))).not.toMatch(/NaN/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
