@@ -54,7 +54,7 @@ describe("cross-validation", () => {
     const { rows } = usableRows(fs, SYN_GENRES);
     const ds = buildDataset(fs, rows, { genres: SYN_GENRES, imgBackbones: ["mobilenet_v1"], population: "all" });
     const folds = repeatedStratifiedFolds({ y: ds.y, n: ds.n, k: ds.k }, 3, 1, 11);
-    const head = { ...DEFAULT_HEAD, epochs: 10, minSteps: 150 };
+    const head = { ...DEFAULT_HEAD, epochs: 20, minSteps: 250, batchSize: 64 };
     crossValidate(ds, folds.slice(0, 1), pooledScorer(["img"], head)); // warm-up allocations
     const before = tf.memory().numTensors;
     const img = aggregate(crossValidate(ds, folds, pooledScorer(["img"], head)), ds.genres);

@@ -32,7 +32,7 @@ test("a small study fills results.json, answers the faces question with CIs, and
       folds: 3,
       repeats: 1,
       genres: [...SYN_GENRES, "Jazz"],
-      head: { ...DEFAULT_HEAD, epochs: 5, minSteps: 60 },
+      head: { ...DEFAULT_HEAD, epochs: 5, minSteps: 100, batchSize: 64 },
       variants: false,
       checkpointDir: path.join(dir, "best"),
       examples: 6,
