@@ -70,7 +70,16 @@ type Danfo = {
   DataFrame: new (data: unknown, options?: Record<string, unknown>) => DanfoFrame;
   toJSON(df: DanfoFrame, options?: Record<string, unknown>): unknown;
 };
-export type DanfoFrame = { columns: string[]; values: unknown[][]; shape: [number, number]; head(n?: number): DanfoFrame };
+/** The slice of danfo's DataFrame API this project uses (danfo's own typings pull in tfjs-node's). */
+export type DanfoFrame = {
+  columns: string[];
+  values: unknown[][];
+  shape: [number, number];
+  head(n?: number): DanfoFrame;
+  loc(selection: { rows?: unknown; columns?: string[] }): DanfoFrame;
+  print(): void;
+  toString(): string;
+};
 
 export function danfo(): Danfo {
   return require("danfojs-node") as Danfo;
