@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildFeatureTable, type BuildSummary } from "./features/build";
+import { buildFeatureTable, pickCovers, type BuildSummary } from "./features/build";
 import { defaultFeatureConfig, stageKeys, type FeatureConfig } from "./features/config";
 import { listCovers } from "./features/covers";
 import { PROJECT_ROOT, checkpointsDir, datasetsDir, resolveCovers, resolveDataRoot, type CoversLocation } from "./paths";
@@ -55,9 +55,9 @@ export interface PipelineConfig {
   repeats?: number;
   /** Quick variant for CI and smoke tests: a subset of covers and a reduced study protocol. Default false. */
   quick?: boolean;
-  /** Covers in quick mode (the first N of the sorted listing); default 400. */
+  /** Covers in quick mode (spread evenly over the listing, so every genre is in); default 400. */
   quickCovers?: number;
-  /** Use only the first N covers (any mode); default all (quick: quickCovers). */
+  /** Use only N covers spread evenly over the listing (any mode); default all (quick: quickCovers). */
   limit?: number;
   /** Report folder (index.html, results.json, pipeline.json); default `reports/`. */
   outDir?: string;
@@ -193,7 +193,7 @@ function recordValid(rec: StepRecord | undefined, key: string): boolean {
 export function defaultTablePath(covers: CoversLocation, projectRoot: string, quickLimit: number | null): string {
   const dir = path.join(datasetsDir(projectRoot), "features");
   const base = covers.source === "data-root" ? "covers" : `covers-${sha(path.resolve(covers.dir)).slice(0, 8)}`;
-  return path.join(dir, quickLimit != null ? `${base}.first${quickLimit}.csv` : `${base}.csv`);
+  return path.join(dir, quickLimit != null ? `${base}.spread${quickLimit}.csv` : `${base}.csv`);
 }
 
 /** Rough seconds per step when no earlier run says better (measured on 2 cores: ≈ 0.16 s/cover features). */
@@ -252,14 +252,16 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
   const study = cfg.study ?? trainStudyRunner(cfg.studyConfig, resolveDataRoot({ data: cfg.data, env: cfg.env, projectRoot: root }).dir, Boolean(cfg.thesisHead));
 
   const listing = await listCovers(covers.dir, covers.layout);
-  const listed = limit != null ? listing.covers.slice(0, limit) : listing.covers;
+  // "spread": the shared labels.csv lists covers genre by genre, so the first N would be one genre.
+  const sample = cfg.features?.sample ?? "spread";
+  const listed = pickCovers(listing.covers, limit, sample);
   if (!listed.length) throw new UserError(`no cover images found in ${covers.dir} (layout ${covers.layout}); see --help for the expected layouts`);
   // Share the per-cover cache of the full table, so a quick run and a full run never compute a cover twice.
   const featureConfig: FeatureConfig = {
     ...defaultFeatureConfig(),
     cacheDir: path.join(path.dirname(tablePath), "covers.cache"),
     ...cfg.features,
-    ...(limit != null ? { limit } : {}),
+    ...(limit != null ? { limit, sample } : {}),
   };
 
   const manifest = readManifest(outDir);
@@ -399,13 +401,15 @@ export async function faceBoxesFromTable(
 /** The short summary printed at the end: the faces answer, key numbers with CIs, where things are. */
 export function summaryLines(o: PipelineOutcome): string[] {
   const r = o.results;
-  const ci = (e: { mean: number; ci: [number, number] }) => `${e.mean.toFixed(3)} [${e.ci[0].toFixed(3)}, ${e.ci[1].toFixed(3)}]`;
+  // JSON turns NaN (a metric undefined on these rows) into null: print "–" rather than throw.
+  const f = (x: number | null | undefined) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(3) : "–");
+  const ci = (e: { mean: number; ci: [number, number] }) => `${f(e.mean)} [${f(e.ci?.[0])}, ${f(e.ci?.[1])}]`;
   const lines = [`Do faces help? ${r.answer.faces}`, r.answer.colour];
   const best = Object.entries(r.allCovers).sort((a, b) => b[1].microF1.mean - a[1].microF1.mean)[0];
   if (best) {
     lines.push(
       `Best on all ${r.dataset.rows} covers: ${best[0]} micro-F1 ${ci(best[1].microF1)}, macro ROC-AUC ${ci(best[1].rocAucMacro)} ` +
-        `(baselines: predict-all micro-F1 ${r.baselines.predictAll.microF1.mean.toFixed(3)}, prior ${r.baselines.prior.microF1.mean.toFixed(3)})`,
+        `(baselines: predict-all micro-F1 ${f(r.baselines.predictAll.microF1.mean)}, prior ${f(r.baselines.prior.microF1.mean)})`,
     );
   }
   const img = r.inputSets["img"];

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runPipeline, readManifest, summaryLines, type PipelineConfig } from "../../lib/pipeline";
+import { faceBoxesFromTable, runPipeline, readManifest, summaryLines, type PipelineConfig } from "../../lib/pipeline";
 import type { StudyResults } from "../../lib/train/results";
 import { UserError } from "../../lib/util/errors";
 import { DEFAULT_HEAD } from "../../lib/train/heads";
@@ -62,6 +62,19 @@ describe("covergenre pipeline on a synthetic crawl", () => {
     expect(summary).toMatch(/^Do faces help\? /);
     expect(summary).toContain(o.reportPath);
   }, 400_000);
+
+  test("face boxes found by the features step are available to the report's cover grid", async () => {
+    const table = base.tablePath!;
+    const lines = fs.readFileSync(table.replace(/\.csv$/, ".faces.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const withFace = lines.find((l) => l.faces.length > 0);
+    const without = lines.find((l) => l.faces.length === 0);
+    expect(withFace).toBeDefined();
+    const boxes = await faceBoxesFromTable(table);
+    const got = boxes({ path: path.join(tmp, "covers", withFace.path) });
+    expect(got).not.toBeNull();
+    expect(got![0].width).toBeGreaterThan(10);
+    expect(boxes({ path: path.join(tmp, "covers", without.path) })).toBeNull();
+  });
 
   test("a second run with nothing changed recomputes nothing", async () => {
     const before = fs.statSync(path.join(tmp, "reports", "index.html")).mtimeMs;

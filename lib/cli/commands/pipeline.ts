@@ -15,7 +15,7 @@ export const pipelineCommand: Command = {
     folds: { type: "string", description: "cross-validation folds", defaultText: `${PIPELINE_DEFAULTS.folds} (quick: ${PIPELINE_DEFAULTS.quickFolds})` },
     repeats: { type: "string", description: "cross-validation repeats", defaultText: `${PIPELINE_DEFAULTS.repeats} (quick: ${PIPELINE_DEFAULTS.quickRepeats})` },
     quick: { type: "boolean", description: "quick variant: a subset of covers and a reduced protocol (CI, smoke tests)" },
-    limit: { type: "string", description: "use only the first N covers of the sorted listing", defaultText: `all (quick: ${PIPELINE_DEFAULTS.quickCovers})` },
+    limit: { type: "string", description: "use only N covers, spread evenly over the listing (every genre stays in)", defaultText: `all (quick: ${PIPELINE_DEFAULTS.quickCovers})` },
     out: { type: "string", description: "report folder: index.html, results.json, pipeline.json", defaultText: "reports/" },
     table: { type: "string", description: "feature table path", defaultText: "datasets/features/covers.csv for the data root's covers" },
     checkpoints: { type: "string", description: "parent folder of the best checkpoint", defaultText: "checkpoints/" },
