@@ -115,7 +115,9 @@ export function testTrainRatio(folds: Fold[]): number {
 function estimate(values: number[], ratio: number): Estimate {
   const finite = values.filter(Number.isFinite);
   const t = correctedResampledTTest(finite, ratio);
-  return { mean: t.mean, ci: t.ci, perFold: values };
+  // Every metric here lives in [0, 1]; a t interval does not know that.
+  const clip = (v: number) => Math.min(1, Math.max(0, v));
+  return { mean: t.mean, ci: [clip(t.ci[0]), clip(t.ci[1])], perFold: values };
 }
 
 /** Fold metrics → MetricSet: means over folds × repeats with corrected-t intervals. */

@@ -34,7 +34,7 @@ export async function locateTable(opts: { quick?: boolean; quickCovers?: number;
     layout: covers.layout,
     tablePath: table,
     // Share the full table's cache: covers already computed there are not computed again.
-    config: { ...defaultFeatureConfig(), limit: opts.quickCovers ?? 150, workers: 1, cacheDir: path.join(datasetsDir(), "features", "covers.cache") },
+    config: { ...defaultFeatureConfig(), limit: opts.quickCovers ?? 150, sample: "spread", workers: 1, cacheDir: path.join(datasetsDir(), "features", "covers.cache") },
     progress: false,
   });
   return table;
