@@ -113,30 +113,30 @@ export async function runNotebooks(
     if (!fs.existsSync(file)) throw new UserError(`no notebook ${file} (known: ${NOTEBOOKS.join(", ")})`);
     const started = Date.now();
     log(`executing ${name}.ipynb …`);
+    // --allow-errors: nbconvert always writes the executed copy, so we can report the failing cell with
+    // its own output (tslab prints type errors as the cell's stream output and an empty error).
     const args = [
       "nbconvert",
       "--to",
       "notebook",
       "--execute",
+      "--allow-errors",
       "--ExecutePreprocessor.kernel_name=tslab",
       `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 3600}`,
       "--output-dir",
       EXECUTED_DIR,
       file,
     ];
+    const executed = path.join(EXECUTED_DIR, `${name}.ipynb`);
+    fs.rmSync(executed, { force: true });
     const { code, output } = await runProcess(jupyter, args, { cwd: NOTEBOOKS_DIR, env: jupyterEnv(opts.env) });
     const seconds = (Date.now() - started) / 1000;
     let stderrCells = 0;
     let error: string | undefined;
-    const executed = path.join(EXECUTED_DIR, `${name}.ipynb`);
     if (code === 0 && fs.existsSync(executed)) {
-      const nb = JSON.parse(fs.readFileSync(executed, "utf8")) as { cells: Array<{ outputs?: Array<{ output_type: string; name?: string; ename?: string; evalue?: string }> }> };
-      for (const cell of nb.cells) {
-        const outs = cell.outputs ?? [];
-        if (outs.some((o) => o.output_type === "stream" && o.name === "stderr")) stderrCells++;
-        const err = outs.find((o) => o.output_type === "error");
-        if (err) error = `${err.ename}: ${err.evalue}`;
-      }
+      const found = inspectExecuted(JSON.parse(fs.readFileSync(executed, "utf8")));
+      stderrCells = found.stderrCells;
+      error = found.error;
     } else {
       error = lastLines(output, 25);
     }
@@ -146,6 +146,38 @@ export async function runNotebooks(
     if (!ok) log(error ?? "");
   }
   return results;
+}
+
+type NotebookJson = {
+  cells: Array<{
+    cell_type: string;
+    source: string | string[];
+    outputs?: Array<{ output_type: string; name?: string; text?: string | string[]; ename?: string; evalue?: string }>;
+  }>;
+};
+
+const joinText = (t: string | string[] | undefined): string => (Array.isArray(t) ? t.join("") : t ?? "");
+
+/** The first failing cell of an executed notebook (number, first source line, its output), and stderr count. */
+export function inspectExecuted(nb: NotebookJson): { error?: string; stderrCells: number } {
+  let stderrCells = 0;
+  let error: string | undefined;
+  let codeCell = 0;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== "code") continue;
+    codeCell++;
+    const outs = cell.outputs ?? [];
+    if (outs.some((o) => o.output_type === "stream" && o.name === "stderr")) stderrCells++;
+    const err = outs.find((o) => o.output_type === "error");
+    if (err && !error) {
+      const printed = outs.filter((o) => o.output_type === "stream").map((o) => joinText(o.text)).join("").trim();
+      const firstLine = joinText(cell.source).split("\n")[0];
+      error = [`code cell ${codeCell} (${firstLine}) failed: ${err.ename ?? "Error"}: ${err.evalue ?? ""}`.trim(), lastLines(printed, 15)]
+        .filter(Boolean)
+        .join("\n");
+    }
+  }
+  return { error, stderrCells };
 }
 
 function lastLines(text: string, n: number): string {
