@@ -72,7 +72,7 @@ export function answerFrom(comparisons: Comparison[], question: string): string 
   if (comparisons.length === 0) return `Not answered: no comparison about ${question} could be run.`;
   const helps = comparisons.filter((c) => c.pHolm < 0.05 && (c.higherIsBetter ? c.delta > 0 : c.delta < 0));
   const hurts = comparisons.filter((c) => c.pHolm < 0.05 && (c.higherIsBetter ? c.delta < 0 : c.delta > 0));
-  const widest = comparisons.reduce((a, c) => Math.max(a, Math.abs(c.ci[0]), Math.abs(c.ci[1])), 0);
+  const widest = comparisons.filter((c) => Number.isFinite(c.ci[0]) && Number.isFinite(c.ci[1])).reduce((a, c) => Math.max(a, Math.abs(c.ci[0]), Math.abs(c.ci[1])), 0);
   const head =
     helps.length > 0
       ? `Yes, ${question} help in ${helps.length} of ${comparisons.length} paired comparisons (Holm-corrected).`
