@@ -17,7 +17,7 @@ import { buildFeatureTable, pickCovers, type BuildSummary } from "./features/bui
 import { defaultFeatureConfig, stageKeys, type FeatureConfig } from "./features/config";
 import { listCovers } from "./features/covers";
 import { PROJECT_ROOT, checkpointsDir, datasetsDir, resolveCovers, resolveDataRoot, type CoversLocation } from "./paths";
-import { writeReport, type ReportOptions } from "./report";
+import { splitFirstSentence, writeReport, type ReportOptions } from "./report";
 import type { StudyResults } from "./train/results";
 import { defaultStudyConfig, runStudy, thesisTablesDir, type StudyConfig } from "./train/study";
 import { readFeatureSet } from "./features/store";
@@ -404,7 +404,7 @@ export function summaryLines(o: PipelineOutcome): string[] {
   // JSON turns NaN (a metric undefined on these rows) into null: print "–" rather than throw.
   const f = (x: number | null | undefined) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(3) : "–");
   const ci = (e: { mean: number; ci: [number, number] }) => `${f(e.mean)} [${f(e.ci?.[0])}, ${f(e.ci?.[1])}]`;
-  const lines = [`Do faces help? ${r.answer.faces}`, r.answer.colour];
+  const lines = [`Do faces help? ${splitFirstSentence(r.answer.faces).first}`, splitFirstSentence(r.answer.colour).first];
   const best = Object.entries(r.allCovers).sort((a, b) => b[1].microF1.mean - a[1].microF1.mean)[0];
   if (best) {
     lines.push(

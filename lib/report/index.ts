@@ -320,6 +320,17 @@ ol.protocol li{margin-bottom:6px}
 nav a{margin-right:12px}
 `;
 
+/**
+ * The lead sentence of an answer and the rest. The study's answers list every comparison after a
+ * one-sentence verdict; the page leads with the verdict and folds the list away. Decimals ("0.270")
+ * and "95 % CI" never split: only a period followed by a space and a capital/letter does.
+ */
+export function splitFirstSentence(text: string): { first: string; rest: string } {
+  const m = /^(.+?[.!?])\s+(?=[A-Za-z])/s.exec(text ?? "");
+  if (!m) return { first: text ?? "", rest: "" };
+  return { first: m[1], rest: text.slice(m[0].length).trim() };
+}
+
 /** Build the whole page as a string (what {@link writeReport} writes). */
 export async function reportHtml(r: StudyResults, opts: ReportOptions = {}): Promise<string> {
   if (!r || r.version !== 1) throw new Error(`results: unsupported version ${(r as { version?: unknown } | null)?.version} (expected 1)`);
@@ -331,11 +342,17 @@ export async function reportHtml(r: StudyResults, opts: ReportOptions = {}): Pro
     return f ? `${figureHtml(f.figure, { id: `fig-${f.name}` })}\n<p class="figcap">${escapeHtml(f.caption)}</p>` : "";
   };
   const primary = primaryFacesComparison(r);
-  const answer = `<div class="answer" id="answer"><div>${escapeHtml(r.answer.faces)}</div>${
+  const faces = splitFirstSentence(r.answer.faces);
+  const colour = splitFirstSentence(r.answer.colour);
+  const answer = `<div class="answer" id="answer"><div>${escapeHtml(faces.first)}</div>${
     primary
       ? `<div class="detail">Measured as ${escapeHtml(metricLabel(primary.metric))} of <code>${escapeHtml(primary.a)}</code> minus <code>${escapeHtml(primary.b)}</code> on ${primary.population === "faces" ? `the ${count(r.dataset.facesRows)} covers with faces` : `all ${count(r.dataset.rows)} covers`}: ${signed(primary.delta)} (95 % CI ${escapeHtml(interval(primary.ci, 3, true))}, Holm-adjusted p ${pValue(primary.pHolm)}).</div>`
       : ""
-  }<div class="detail">${escapeHtml(r.answer.colour)}</div></div>`;
+  }<div class="detail">${escapeHtml(colour.first)}</div>${
+    faces.rest || colour.rest
+      ? `<details class="detail"><summary>every comparison in words</summary>${[faces.rest, colour.rest].filter(Boolean).map((t) => `<p>${escapeHtml(t)}</p>`).join("")}</details>`
+      : ""
+  }</div>`;
 
   const facesGenre = (() => {
     const b = bestSet(r.inputSets);

@@ -114,3 +114,20 @@ test("metrics that are undefined on the rows (NaN, stored as null in JSON) print
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the answer leads with its first sentence; the comparison list folds away", async () => {
+  const { splitFirstSentence } = await import("../../lib/report");
+  const text =
+    "No detectable help from faces: none of 8 paired comparisons is significant after Holm correction; effects are within ±0.270 (95 % CIs). img+face vs img on covers with faces: micro-F1 changes by −0.008 (95 % CI −0.087 to +0.071, Holm-adjusted p = 1.000).";
+  const s = splitFirstSentence(text);
+  expect(s.first).toBe("No detectable help from faces: none of 8 paired comparisons is significant after Holm correction; effects are within ±0.270 (95 % CIs).");
+  expect(s.rest).toMatch(/^img\+face vs img/);
+  expect(splitFirstSentence("One sentence only.")).toEqual({ first: "One sentence only.", rest: "" });
+  const { results, dir } = await fixtureResults();
+  try {
+    const html = await reportHtml({ ...results, answer: { faces: text, colour: "Colour adds nothing." } });
+    expect(html).toContain("<summary>every comparison in words</summary><p>img+face vs img on covers with faces");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
