@@ -27,7 +27,7 @@ export type EmotionName = (typeof EMOTIONS)[number];
 export type EmotionScores = Record<EmotionName, number>;
 
 export interface FaceInfo {
-  /** x, y, w, h in ORIGINAL image pixels (padding removed, clipped to the image). */
+  /** x, y, w, h in ORIGINAL image pixels: the extent of the face's mesh landmarks, clipped to the image. */
   box: [number, number, number, number];
   /** Face confidence from the mesh model (0..1). */
   score: number;
@@ -61,9 +61,9 @@ export interface FaceConfig {
   /** When nothing is found with the margin, try once more without it (and vice versa). Default true. */
   retry: boolean;
   /**
-   * Side of the square the attribute models see, as a multiple of the face box's longer side,
-   * cut from the original image around the box centre. 0 = use the detector's own crop (which
-   * moves with the margin and the detector's coarse box). Default 1.5.
+   * Side of the square the attribute models see, as a multiple of the face's mesh box (its longer
+   * side), cut from the original image around the box centre. 0 = use the detector's own crop
+   * (which changes with the margin and the detector's coarse box). Default 1.3.
    */
   cropScale: number;
   /** Average each attribute model over the face and its mirror image. Default true. */
@@ -85,7 +85,7 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   minConfidence: 0.5,
   margin: 0.25,
   retry: true,
-  cropScale: 1.5,
+  cropScale: 1.3,
   flip: true,
   ageFrom: "mean",
   genderFrom: "faceres",
@@ -125,7 +125,7 @@ export interface RawFace {
 }
 
 /** Bump when the post-processing below changes results (part of {@link FaceAnalyzer.version}). */
-const ALGORITHM_REVISION = 1;
+const ALGORITHM_REVISION = 2;
 
 /** GEAR's 7 age classes (Below20, 21-25, 26-30, 31-40, 41-50, 51-60, Above60) as representative ages. */
 const GEAR_AGE_CENTRES = [15, 23, 28, 35.5, 45.5, 55.5, 65];
@@ -232,8 +232,27 @@ interface Heads {
 
 interface HumanFaceOut {
   box: [number, number, number, number];
+  mesh?: number[][];
   score: number;
   tensor?: tf.Tensor;
+}
+
+/**
+ * The face's own box: the extent of its 468 mesh landmarks (brow to chin, ear to ear), in input
+ * pixels, unclipped. Human's `box` is the detector box enlarged and clipped, and its size changes
+ * with the face's scale in the input (236 vs 280 px for the same face at margin 0 and 0.25), so it
+ * is neither a stable crop reference nor a tight box to draw.
+ */
+function meshBox(f: HumanFaceOut): [number, number, number, number] {
+  if (!f.mesh || f.mesh.length === 0) return f.box;
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const [x, y] of f.mesh) {
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  return [x0, y0, x1 - x0, y1 - y0];
 }
 
 async function detectAndDescribe(human: HumanInstance, heads: Heads, img: DecodedImage, margin: number, config: FaceConfig): Promise<RawFace[]> {
@@ -257,13 +276,14 @@ async function detectAndDescribe(human: HumanInstance, heads: Heads, img: Decode
   const original = config.cropScale > 0 && detected.length > 0 ? tf.tidy(() => tf.expandDims(tf.div(tf.cast(toTensor3D(img), "float32"), 255), 0)) : null;
   try {
     for (const f of detected) {
-      const box = toOriginalBox(f.box, left, top, img.width, img.height);
+      const mb = meshBox(f);
+      const box = toOriginalBox(mb, left, top, img.width, img.height);
       if (!f.tensor || box[2] <= 0 || box[3] <= 0) continue;
       let crop = f.tensor;
       let own: tf.Tensor | null = null;
       if (original) {
         // Square crop around the (unclipped) mesh box centre, in original-image coordinates.
-        own = cropSquare(original as tf.Tensor4D, [f.box[0] - left, f.box[1] - top, f.box[2], f.box[3]], config.cropScale, img.width, img.height);
+        own = cropSquare(original as tf.Tensor4D, [mb[0] - left, mb[1] - top, mb[2], mb[3]], config.cropScale, img.width, img.height);
         crop = own;
       }
       try {
