@@ -1,0 +1,209 @@
+/**
+ * `npm run bench:faces` — accuracy and speed of the face analyzer on the shared labelled crops
+ * (../shared/data/faces/utkface: age, gender, race; ../shared/data/faces/emotion), with the
+ * out-of-the-box Human pipeline as the baseline in the same run, and a per-lever ablation:
+ * - detection: margin around the crop (0, 0.15, 0.25, 0.4 of its side), retry without margin;
+ * - heads (computed offline from the same raw outputs): flip TTA, age/gender source.
+ * Also faces found on the unlabelled multi-person photos (../shared/data/faces/photos) per margin,
+ * so a margin that helps crops but loses small faces in group pictures shows up, and ms per face.
+ * Images are read from ../shared at run time and never copied into the project.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { initTf, tf } from "../lib/tf";
+import { resolveDataRoot } from "../lib/paths";
+import { decodeImage, DecodedImage, toTensor3D } from "../lib/vision/image";
+import { DEFAULT_FACE_CONFIG, FaceConfig, loadFaceAnalyzer, RawFace, EmotionName, Race } from "../lib/vision/faces";
+import { loadHuman, HumanFace } from "../lib/vision/human";
+import { LabelledFace, loadLabelledFaces, predictFromRaw, Prediction, scoreFaces, FaceMetrics } from "../lib/vision/faceEval";
+
+const TARGETS = { found: 0.98, gender: 0.88, ageMae: 9, race: 0.7, emotion: 0.4 };
+
+function fmt(x: number | null, digits = 3): string {
+  return x === null ? "  -  " : x.toFixed(digits);
+}
+
+function row(name: string, crops: FaceMetrics, emo: FaceMetrics): string {
+  const foundAll = (crops.found * crops.images + emo.found * emo.images) / (crops.images + emo.images);
+  return [
+    name.padEnd(60),
+    fmt(foundAll),
+    fmt(crops.gender),
+    fmt(crops.ageMae, 2).padStart(6),
+    fmt(crops.race),
+    fmt(emo.emotion),
+  ].join("  ");
+}
+
+const HEADER = ["variant".padEnd(60), "found", "gender", "ageMAE", " race", "emotion"].join("  ");
+
+async function decodeAll(items: LabelledFace[]): Promise<DecodedImage[]> {
+  return Promise.all(items.map((i) => decodeImage(i.file)));
+}
+
+/** Human as the foundation configures it, one call per image, no padding: the "out of the box" figure. */
+async function baseline(images: DecodedImage[]): Promise<{ preds: (Prediction | null)[]; ms: number; faces: number }> {
+  const human = await loadHuman();
+  const preds: (Prediction | null)[] = [];
+  let faces = 0;
+  const t0 = performance.now();
+  for (const img of images) {
+    const t = tf.tidy(() => tf.expandDims(tf.cast(toTensor3D(img), "float32"), 0));
+    const res = await human.detect(t);
+    t.dispose();
+    const f = res.face as HumanFace[];
+    faces += f.length;
+    if (f.length === 0) {
+      preds.push(null);
+      continue;
+    }
+    const main = [...f].sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
+    preds.push({
+      age: main.age ?? null,
+      gender: main.gender === "male" || main.gender === "female" ? main.gender : null,
+      race: ((main.race?.[0]?.race as Race | undefined) ?? null),
+      emotion: ((main.emotion?.[0]?.emotion as EmotionName | undefined) ?? null),
+    });
+  }
+  return { preds, ms: performance.now() - t0, faces };
+}
+
+async function rawAll(images: DecodedImage[], config: Partial<FaceConfig>): Promise<{ raw: RawFace[][]; ms: number; faces: number }> {
+  // Photos only: the full analyzer per config (timing included).
+  const analyzer = await loadFaceAnalyzer(config);
+  const raw: RawFace[][] = [];
+  const t0 = performance.now();
+  for (const img of images) raw.push(await analyzer.analyzeRaw(img));
+  const ms = performance.now() - t0;
+  analyzer.dispose();
+  return { raw, ms, faces: raw.reduce((a, r) => a + r.length, 0) };
+}
+
+async function main(): Promise<void> {
+  const status = await initTf();
+  const dataRoot = resolveDataRoot({}).dir;
+  const facesDir = path.join(dataRoot, "faces");
+  const utkDir = path.join(facesDir, "utkface");
+  const emoDir = path.join(facesDir, "emotion");
+  const photoDir = path.join(facesDir, "photos");
+  if (!fs.existsSync(path.join(utkDir, "labels.csv")) || !fs.existsSync(path.join(emoDir, "labels.csv"))) {
+    console.log(`bench:faces skipped: no labelled face sets under ${facesDir} (needs utkface/ and emotion/ with labels.csv)`);
+    return;
+  }
+  const quick = process.env.COVERGENRE_QUICK === "1";
+  console.log(`bench:faces — backend ${status.backend}${status.simd ? " (SIMD)" : ""}, tfjs ${status.tfjsVersion}, ${quick ? "QUICK mode, " : ""}data ${facesDir}`);
+
+  const utk = loadLabelledFaces(utkDir);
+  const emo = loadLabelledFaces(emoDir);
+  const utkImgs = await decodeAll(utk);
+  const emoImgs = await decodeAll(emo);
+  console.log(`sets: ${utk.length} UTKFace crops (age/gender/race), ${emo.length} emotion crops (${emo.filter((e) => e.emotion === null).length} contempt, excluded from emotion accuracy)`);
+  const all = [...utkImgs, ...emoImgs];
+
+  // 1. Baseline: Human out of the box (GEAR overrides FaceRes age/gender inside Human).
+  const base = await baseline(all);
+  const baseUtk = scoreFaces(utk, base.preds.slice(0, utk.length));
+  const baseEmo = scoreFaces(emo, base.preds.slice(utk.length));
+
+  // 2. Detection and crop variants, raw outputs with both views kept (one analyzer, per-call overrides).
+  const margins = [0, DEFAULT_FACE_CONFIG.margin];
+  const scales = quick ? [DEFAULT_FACE_CONFIG.cropScale] : [0, 1.1, 1.3, 1.5];
+  const variantAnalyzer = await loadFaceAnalyzer({ flip: true });
+  const raws = new Map<string, RawFace[][]>();
+  const key = (m: number, cs: number) => `${m}|${cs}`;
+  for (const cs of scales) {
+    for (const m of margins) {
+      const raw: RawFace[][] = [];
+      const t = performance.now();
+      for (const img of all) raw.push(await variantAnalyzer.analyzeRaw(img, { margin: m, retry: false, cropScale: cs }));
+      raws.set(key(m, cs), raw);
+      console.error(`bench:faces: variant crop ${cs}, margin ${m} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    }
+  }
+  variantAnalyzer.dispose();
+
+  const lines: string[] = [];
+  const results: Record<string, { crops: FaceMetrics; emotion: FaceMetrics }> = {};
+  const record = (name: string, preds: (Prediction | null)[]) => {
+    const crops = scoreFaces(utk, preds.slice(0, utk.length));
+    const emotion = scoreFaces(emo, preds.slice(utk.length));
+    results[name] = { crops, emotion };
+    lines.push(row(name, crops, emotion));
+  };
+  results["baseline: Human defaults, no padding"] = { crops: baseUtk, emotion: baseEmo };
+  lines.push(row("baseline: Human defaults, no padding", baseUtk, baseEmo));
+
+  const cfg = (over: Partial<FaceConfig>): FaceConfig => ({ ...DEFAULT_FACE_CONFIG, ...over });
+  const dm = DEFAULT_FACE_CONFIG.margin;
+  // "margin m + retry": the margin-0 result wherever margin m found nothing (what analyze() does).
+  const withRetry = (m: number, cs: number) => raws.get(key(m, cs))!.map((r, i) => (r.length > 0 || m === 0 ? r : raws.get(key(0, cs))![i]));
+  // Detection and crop levers with the default heads.
+  for (const cs of scales) {
+    for (const m of margins) {
+      if (!raws.has(key(m, cs))) continue;
+      record(`crop ${cs === 0 ? "detector" : cs}, margin ${m}, no retry`, raws.get(key(m, cs))!.map((r) => predictFromRaw(r, cfg({}))));
+    }
+    record(`crop ${cs === 0 ? "detector" : cs}, margin ${dm} + retry`, withRetry(dm, cs).map((r) => predictFromRaw(r, cfg({}))));
+  }
+  const chosen = withRetry(dm, DEFAULT_FACE_CONFIG.cropScale);
+  const DEFAULT_NAME = `DEFAULT (crop ${DEFAULT_FACE_CONFIG.cropScale}, margin ${dm} + retry, flip, age ${DEFAULT_FACE_CONFIG.ageFrom}, gender ${DEFAULT_FACE_CONFIG.genderFrom})`;
+  record(DEFAULT_NAME, chosen.map((r) => predictFromRaw(r, cfg({}))));
+  // Head levers on the default detection and crop.
+  for (const flip of [false, true]) {
+    for (const genderFrom of ["gear", "faceres", "mean"] as const) {
+      for (const ageFrom of ["gear", "faceres", "mean"] as const) {
+        record(`  flip ${flip ? "on " : "off"}, gender ${genderFrom}, age ${ageFrom}`, chosen.map((r) => predictFromRaw(r, cfg({ flip, genderFrom, ageFrom }))));
+      }
+    }
+  }
+
+  console.log("\nAccuracy (found: share of all crops with a face; gender, age MAE, race on UTKFace; emotion on the 7 mapped classes):");
+  console.log(HEADER);
+  for (const l of lines) console.log(l);
+  const def = results[DEFAULT_NAME];
+  console.log(`\ntargets: found ≥ ${TARGETS.found}, gender ≥ ${TARGETS.gender}, age MAE ≤ ${TARGETS.ageMae}, race ≥ ${TARGETS.race}, emotion ≥ ${TARGETS.emotion}`);
+  const foundAll = (def.crops.found * def.crops.images + def.emotion.found * def.emotion.images) / (def.crops.images + def.emotion.images);
+  const checks: [string, boolean][] = [
+    ["found", foundAll >= TARGETS.found],
+    ["gender", (def.crops.gender ?? 0) >= TARGETS.gender],
+    ["age MAE", (def.crops.ageMae ?? Infinity) <= TARGETS.ageMae],
+    ["race", (def.crops.race ?? 0) >= TARGETS.race],
+    ["emotion", (def.emotion.emotion ?? 0) >= TARGETS.emotion],
+  ];
+  console.log(`default config: ${checks.map(([k, ok]) => `${k} ${ok ? "MET" : "NOT met"}`).join(", ")}`);
+  console.log(`contempt crops (no class among the 7) were called: ${JSON.stringify(def.emotion.unmappedEmotion)}`);
+  console.log(`n: gender ${def.crops.genderN}, age ${def.crops.ageN}, race ${def.crops.raceN}, emotion ${def.emotion.emotionN} (small sets: ±1 crop moves gender/race by ${(100 / Math.max(1, def.crops.genderN)).toFixed(1)} points)`);
+
+  // 3. Speed: the default analyzer end to end (analyze, incl. both views and retry) vs the baseline.
+  const analyzer = await loadFaceAnalyzer();
+  const before = tf.memory().numTensors;
+  let faces = 0;
+  const t0 = performance.now();
+  for (const img of all) faces += (await analyzer.analyze(img)).length;
+  const ms = performance.now() - t0;
+  const leaked = tf.memory().numTensors - before;
+  console.log(`\nSpeed on ${all.length} crops: default analyzer ${(ms / faces).toFixed(0)} ms/face (${faces} faces, ${(ms / all.length).toFixed(0)} ms/image); ` +
+    `baseline Human ${(base.ms / Math.max(1, base.faces)).toFixed(0)} ms/face (${base.faces} faces); ratio ${((ms / faces) / (base.ms / Math.max(1, base.faces))).toFixed(2)}x; tensors leaked: ${leaked}`);
+
+  // 4. Multi-person photos: faces found per margin (no labels: more is not always better, but a drop shows lost small faces).
+  if (fs.existsSync(photoDir) && !quick) {
+    const files = fs.readdirSync(photoDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+    const photos = await Promise.all(files.map((f) => decodeImage(path.join(photoDir, f))));
+    const counts: string[] = [];
+    for (const [name, config] of [
+      ["margin 0", { margin: 0, retry: false }],
+      [`default (margin ${dm} + retry)`, {}],
+    ] as [string, Partial<FaceConfig>][]) {
+      const r = await rawAll(photos, config);
+      const withFace = r.raw.filter((x) => x.length > 0).length;
+      counts.push(`${name}: ${r.faces} faces, ${withFace}/${photos.length} photos with a face, ${(r.ms / Math.max(1, r.faces)).toFixed(0)} ms/face`);
+    }
+    console.log(`\nUnlabelled photos (${photos.length}, incl. group pictures):\n  ${counts.join("\n  ")}`);
+  }
+  console.log("\nJSON " + JSON.stringify({ results, targets: TARGETS, msPerFace: ms / faces, baselineMsPerFace: base.ms / Math.max(1, base.faces) }));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
