@@ -10,6 +10,7 @@ import { faceBoxesFromTable, runPipeline, readManifest, summaryLines, type Pipel
 import type { StudyResults } from "../../lib/train/results";
 import { UserError } from "../../lib/util/errors";
 import { DEFAULT_HEAD } from "../../lib/train/heads";
+import { checkPage, findChromium } from "../../lib/report/browser";
 import { makeSyntheticCrawl } from "./fixture";
 
 const GENRES = ["Electronic", "Rock", "Pop"];
@@ -62,6 +63,16 @@ describe("covergenre pipeline on a synthetic crawl", () => {
     expect(summary).toMatch(/^Do faces help\? /);
     expect(summary).toContain(o.reportPath);
   }, 400_000);
+
+  (findChromium() ? test : test.skip)("the report of a real (tiny) study renders in headless Chromium", async () => {
+    const check = await checkPage(path.join(tmp, "reports", "index.html"));
+    expect(check.consoleErrors).toEqual([]);
+    expect(check.figures.length).toBeGreaterThan(3);
+    expect(check.figures.filter((f) => !f.rendered)).toEqual([]);
+    expect(check.images.length).toBeGreaterThan(0);
+    expect(check.images.filter((i) => !i.loaded)).toEqual([]);
+  });
+  if (!findChromium()) console.warn("SKIPPED pipeline report browser check: no Chromium installed (apt-get install -y --no-install-recommends chromium)");
 
   test("face boxes found by the features step are available to the report's cover grid", async () => {
     const table = base.tablePath!;
