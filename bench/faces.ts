@@ -105,22 +105,38 @@ async function main(): Promise<void> {
   const baseUtk = scoreFaces(utk, base.preds.slice(0, utk.length));
   const baseEmo = scoreFaces(emo, base.preds.slice(utk.length));
 
-  // 2. Detection and crop variants, raw outputs with both views kept (one analyzer, per-call overrides).
-  const margins = [0, DEFAULT_FACE_CONFIG.margin];
-  const scales = quick ? [DEFAULT_FACE_CONFIG.cropScale] : [0, 1.1, 1.3, 1.5];
+  // 2. Raw outputs with both views kept, from one analyzer with per-call overrides:
+  //    - at the default margin, one run per crop scale (all three heads at that scale), so each
+  //      head's scale can be chosen offline (detection is deterministic: the same faces come back);
+  //    - at margin 0 and 0.4 with the default scales, for the detection levers (found, retry).
+  const D = DEFAULT_FACE_CONFIG;
+  const dm = D.margin;
+  const scales = quick ? [...new Set([D.cropScale, D.gearCropScale, D.emotionCropScale])] : [...new Set([0, 1.1, 1.3, 1.5, D.cropScale, D.gearCropScale, D.emotionCropScale])];
   const variantAnalyzer = await loadFaceAnalyzer({ flip: true });
-  const raws = new Map<string, RawFace[][]>();
-  const key = (m: number, cs: number) => `${m}|${cs}`;
-  for (const cs of scales) {
-    for (const m of margins) {
-      const raw: RawFace[][] = [];
-      const t = performance.now();
-      for (const img of all) raw.push(await variantAnalyzer.analyzeRaw(img, { margin: m, retry: false, cropScale: cs }));
-      raws.set(key(m, cs), raw);
-      console.error(`bench:faces: variant crop ${cs}, margin ${m} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
-    }
-  }
+  const run = async (name: string, over: Partial<FaceConfig>): Promise<RawFace[][]> => {
+    const raw: RawFace[][] = [];
+    const t = performance.now();
+    for (const img of all) raw.push(await variantAnalyzer.analyzeRaw(img, { retry: false, ...over }));
+    console.error(`bench:faces: ${name} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    return raw;
+  };
+  const byScale = new Map<number, RawFace[][]>();
+  for (const cs of scales) byScale.set(cs, await run(`crop ${cs}, margin ${dm}`, { margin: dm, cropScale: cs, gearCropScale: cs, emotionCropScale: cs }));
+  const defaults = { cropScale: D.cropScale, gearCropScale: D.gearCropScale, emotionCropScale: D.emotionCropScale };
+  const margin0 = await run("margin 0", { margin: 0, ...defaults });
+  const margin04 = quick ? null : await run("margin 0.4", { margin: 0.4, ...defaults });
   variantAnalyzer.dispose();
+
+  /** Faces whose FaceRes outputs come from the run at scale f, GEAR's from g, emotion's from e. */
+  const compose = (f: number, g: number, e: number): RawFace[][] =>
+    byScale.get(f)!.map((faces, i) =>
+      faces.map((face, j) => {
+        const gf = byScale.get(g)![i][j];
+        const ef = byScale.get(e)![i][j];
+        if (!gf || !ef || gf.box.join() !== face.box.join() || ef.box.join() !== face.box.join()) throw new Error(`detection differed between runs on image ${i}`);
+        return { ...face, gearMale: gf.gearMale, gearAge: gf.gearAge, gearRace: gf.gearRace, emotion: ef.emotion };
+      }),
+    );
 
   const lines: string[] = [];
   const results: Record<string, { crops: FaceMetrics; emotion: FaceMetrics }> = {};
@@ -133,22 +149,19 @@ async function main(): Promise<void> {
   results["baseline: Human defaults, no padding"] = { crops: baseUtk, emotion: baseEmo };
   lines.push(row("baseline: Human defaults, no padding", baseUtk, baseEmo));
 
-  const cfg = (over: Partial<FaceConfig>): FaceConfig => ({ ...DEFAULT_FACE_CONFIG, ...over });
-  const dm = DEFAULT_FACE_CONFIG.margin;
+  const cfg = (over: Partial<FaceConfig>): FaceConfig => ({ ...D, ...over });
+  const chosenNoRetry = compose(D.cropScale, D.gearCropScale, D.emotionCropScale);
   // "margin m + retry": the margin-0 result wherever margin m found nothing (what analyze() does).
-  const withRetry = (m: number, cs: number) => raws.get(key(m, cs))!.map((r, i) => (r.length > 0 || m === 0 ? r : raws.get(key(0, cs))![i]));
-  // Detection and crop levers with the default heads.
-  for (const cs of scales) {
-    for (const m of margins) {
-      if (!raws.has(key(m, cs))) continue;
-      record(`crop ${cs === 0 ? "detector" : cs}, margin ${m}, no retry`, raws.get(key(m, cs))!.map((r) => predictFromRaw(r, cfg({}))));
-    }
-    record(`crop ${cs === 0 ? "detector" : cs}, margin ${dm} + retry`, withRetry(dm, cs).map((r) => predictFromRaw(r, cfg({}))));
-  }
-  const chosen = withRetry(dm, DEFAULT_FACE_CONFIG.cropScale);
-  const DEFAULT_NAME = `DEFAULT (crop ${DEFAULT_FACE_CONFIG.cropScale}, margin ${dm} + retry, flip, age ${DEFAULT_FACE_CONFIG.ageFrom}, gender ${DEFAULT_FACE_CONFIG.genderFrom})`;
+  const chosen = chosenNoRetry.map((r, i) => (r.length > 0 ? r : margin0[i]));
+  // Detection levers.
+  record("margin 0, no retry", margin0.map((r) => predictFromRaw(r, cfg({}))));
+  if (margin04) record("margin 0.4, no retry", margin04.map((r) => predictFromRaw(r, cfg({}))));
+  record(`margin ${dm}, no retry`, chosenNoRetry.map((r) => predictFromRaw(r, cfg({}))));
+  // Crop levers: every head at one scale (0 = Human's detector crop).
+  for (const cs of scales) record(`all heads crop ${cs === 0 ? "detector" : cs}, margin ${dm} + retry`, byScale.get(cs)!.map((r, i) => (r.length > 0 ? r : margin0[i])).map((r) => predictFromRaw(r, cfg({}))));
+  const DEFAULT_NAME = `DEFAULT (crops ${D.cropScale}/${D.gearCropScale}/${D.emotionCropScale}, margin ${dm} + retry, flip, age ${D.ageFrom}, gender ${D.genderFrom})`;
   record(DEFAULT_NAME, chosen.map((r) => predictFromRaw(r, cfg({}))));
-  // Head levers on the default detection and crop.
+  // Head levers on the default detection and crops.
   for (const flip of [false, true]) {
     for (const genderFrom of ["gear", "faceres", "mean"] as const) {
       for (const ageFrom of ["gear", "faceres", "mean"] as const) {
@@ -156,6 +169,18 @@ async function main(): Promise<void> {
       }
     }
   }
+
+  // Per-head crop scale: each head's own metrics at each scale (flip on), to choose its crop.
+  const headLines: string[] = [];
+  for (const cs of scales) {
+    const r = byScale.get(cs)!.map((x, i) => (x.length > 0 ? x : margin0[i]));
+    const fr = scoreFaces(utk, r.slice(0, utk.length).map((x) => predictFromRaw(x, cfg({ genderFrom: "faceres", ageFrom: "faceres" }))));
+    const ge = scoreFaces(utk, r.slice(0, utk.length).map((x) => predictFromRaw(x, cfg({ genderFrom: "gear", ageFrom: "gear" }))));
+    const em = scoreFaces(emo, r.slice(utk.length).map((x) => predictFromRaw(x, cfg({}))));
+    headLines.push(`  crop ${String(cs === 0 ? "detector" : cs).padEnd(8)}  FaceRes gender ${fmt(fr.gender)} age MAE ${fmt(fr.ageMae, 2)} | GEAR gender ${fmt(ge.gender)} age MAE ${fmt(ge.ageMae, 2)} race ${fmt(ge.race)} | emotion ${fmt(em.emotion)}`);
+  }
+  console.log("\nPer-head crop scale (× the face's mesh box; flip on):");
+  for (const l of headLines) console.log(l);
 
   console.log("\nAccuracy (found: share of all crops with a face; gender, age MAE, race on UTKFace; emotion on the 7 mapped classes):");
   console.log(HEADER);

@@ -63,9 +63,14 @@ export interface FaceConfig {
   /**
    * Side of the square the attribute models see, as a multiple of the face's mesh box (its longer
    * side), cut from the original image around the box centre. 0 = use the detector's own crop
-   * (which changes with the margin and the detector's coarse box). Default 1.3.
+   * (which changes with the margin and the detector's coarse box). Used by FaceRes (age,
+   * gender). Default 1.3.
    */
   cropScale: number;
+  /** The same for GEAR (race, and age/gender when chosen). Default 1.3. */
+  gearCropScale: number;
+  /** The same for the emotion model. Default 1.3. */
+  emotionCropScale: number;
   /** Average each attribute model over the face and its mirror image. Default true. */
   flip: boolean;
   /** Source of the age. Default "mean". */
@@ -86,6 +91,8 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   margin: 0.25,
   retry: true,
   cropScale: 1.3,
+  gearCropScale: 1.3,
+  emotionCropScale: 1.3,
   flip: true,
   ageFrom: "mean",
   genderFrom: "faceres",
@@ -101,12 +108,15 @@ export interface FaceAnalyzer {
    * Raw model outputs per face (for the benchmark's ablations); same faces as analyze(). `override`
    * changes detection/crop settings for this call only (margin, retry, cropScale).
    */
-  analyzeRaw(img: DecodedImage, override?: Partial<Pick<FaceConfig, "margin" | "retry" | "cropScale">>): Promise<RawFace[]>;
+  analyzeRaw(img: DecodedImage, override?: Partial<Pick<FaceConfig, DetectionKey>>): Promise<RawFace[]>;
   dispose(): void;
   /** Changes whenever results would change (models, settings, code revision): a cache key. */
   version: string;
   config: FaceConfig;
 }
+
+/** Settings {@link FaceAnalyzer.analyzeRaw} can override per call. */
+export type DetectionKey = "margin" | "retry" | "cropScale" | "gearCropScale" | "emotionCropScale";
 
 /** Unrounded outputs of every head, per view (index 0 = the face, 1 = its mirror when flipping). */
 export interface RawFace {
@@ -125,7 +135,7 @@ export interface RawFace {
 }
 
 /** Bump when the post-processing below changes results (part of {@link FaceAnalyzer.version}). */
-const ALGORITHM_REVISION = 2;
+const ALGORITHM_REVISION = 3;
 
 /** GEAR's 7 age classes (Below20, 21-25, 26-30, 31-40, 41-50, 51-60, Above60) as representative ages. */
 const GEAR_AGE_CENTRES = [15, 23, 28, 35.5, 45.5, 55.5, 65];
@@ -145,7 +155,10 @@ function validate(config: FaceConfig): void {
   if (!Number.isInteger(config.maxDetected) || config.maxDetected < 1) bad(`maxDetected must be a positive integer, got ${config.maxDetected}`);
   if (!(config.minConfidence >= 0 && config.minConfidence < 1)) bad(`minConfidence must be in [0, 1), got ${config.minConfidence}`);
   if (!(config.margin >= 0 && config.margin <= 2)) bad(`margin must be in [0, 2], got ${config.margin}`);
-  if (!(config.cropScale === 0 || (config.cropScale >= 0.5 && config.cropScale <= 4))) bad(`cropScale must be 0 or in [0.5, 4], got ${config.cropScale}`);
+  for (const key of ["cropScale", "gearCropScale", "emotionCropScale"] as const) {
+    const v = config[key];
+    if (!(v === 0 || (v >= 0.5 && v <= 4))) bad(`${key} must be 0 or in [0.5, 4], got ${v}`);
+  }
   for (const key of ["ageFrom", "genderFrom"] as const) {
     if (!["faceres", "gear", "mean"].includes(config[key])) bad(`${key} must be faceres, gear or mean, got ${config[key]}`);
   }
@@ -183,7 +196,7 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
     `md${config.maxDetected}`,
     `mc${config.minConfidence}`,
     `m${config.margin}`,
-    `cs${config.cropScale}`,
+    `cs${config.cropScale}/${config.gearCropScale}/${config.emotionCropScale}`,
     config.retry ? "retry" : "noretry",
     config.flip ? "flip" : "noflip",
     `a-${config.ageFrom}`,
@@ -197,7 +210,9 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
 
   const analyzeRaw = async (img: DecodedImage, override: Partial<FaceConfig> = {}): Promise<RawFace[]> => {
     checkImage(img);
-    const c: FaceConfig = { ...config, margin: override.margin ?? config.margin, retry: override.retry ?? config.retry, cropScale: override.cropScale ?? config.cropScale };
+    const c: FaceConfig = { ...config };
+    for (const key of ["margin", "cropScale", "gearCropScale", "emotionCropScale"] as const) if (override[key] !== undefined) c[key] = override[key]!;
+    if (override.retry !== undefined) c.retry = override.retry;
     validate(c);
     const margins = c.margin > 0 ? [c.margin, ...(c.retry ? [0] : [])] : [0, ...(c.retry ? [0.25] : [])];
     for (const margin of margins) {
@@ -273,23 +288,27 @@ async function detectAndDescribe(human: HumanInstance, heads: Heads, img: Decode
     input.dispose();
   }
   const out: RawFace[] = [];
-  const original = config.cropScale > 0 && detected.length > 0 ? tf.tidy(() => tf.expandDims(tf.div(tf.cast(toTensor3D(img), "float32"), 255), 0)) : null;
+  const scales = { faceres: config.cropScale, gear: config.gearCropScale, emotion: config.emotionCropScale };
+  const needOriginal = Object.values(scales).some((v) => v > 0) && detected.length > 0;
+  const original = needOriginal ? tf.tidy(() => tf.expandDims(tf.div(tf.cast(toTensor3D(img), "float32"), 255), 0)) : null;
   try {
     for (const f of detected) {
       const mb = meshBox(f);
       const box = toOriginalBox(mb, left, top, img.width, img.height);
       if (!f.tensor || box[2] <= 0 || box[3] <= 0) continue;
-      let crop = f.tensor;
-      let own: tf.Tensor | null = null;
-      if (original) {
-        // Square crop around the (unclipped) mesh box centre, in original-image coordinates.
-        own = cropSquare(original as tf.Tensor4D, [mb[0] - left, mb[1] - top, mb[2], mb[3]], config.cropScale, img.width, img.height);
-        crop = own;
-      }
+      // One crop per distinct scale: a square around the (unclipped) mesh box centre, cut from
+      // the original image; scale 0 = Human's detector crop.
+      const own = new Map<number, tf.Tensor>();
+      const cropFor = (scale: number): tf.Tensor => {
+        if (scale === 0 || !original) return f.tensor!;
+        if (!own.has(scale)) own.set(scale, cropSquare(original as tf.Tensor4D, [mb[0] - left, mb[1] - top, mb[2], mb[3]], scale, img.width, img.height));
+        return own.get(scale)!;
+      };
       try {
-        out.push({ ...(await runHeads(heads, crop, config)), box, score: f.score });
+        const crops = { faceres: cropFor(scales.faceres), gear: cropFor(scales.gear), emotion: cropFor(scales.emotion) };
+        out.push({ ...(await runHeads(heads, crops, config)), box, score: f.score });
       } finally {
-        own?.dispose();
+        tf.dispose([...own.values()]);
       }
     }
   } finally {
@@ -328,13 +347,15 @@ function rows(t: tf.Tensor): number[][] {
   return t.arraySync() as number[][];
 }
 
-/** Run FaceRes, GEAR and the emotion model on one face crop ([h,w,3] floats 0..1 from Human). */
-async function runHeads(heads: Heads, face: tf.Tensor, config: FaceConfig): Promise<Omit<RawFace, "box" | "score">> {
+/** Run FaceRes, GEAR and the emotion model, each on its face crop ([h,w,3] or [1,h,w,3] floats 0..1). */
+async function runHeads(heads: Heads, faces: { faceres: tf.Tensor; gear: tf.Tensor; emotion: tf.Tensor }, config: FaceConfig): Promise<Omit<RawFace, "box" | "score">> {
   const outs = tf.tidy(() => {
-    const one = (face.rank === 3 ? tf.expandDims(face, 0) : face) as tf.Tensor4D;
-    const batch = config.flip ? tf.concat([one, tf.image.flipLeftRight(one)], 0) : one;
+    const views = (face: tf.Tensor): tf.Tensor4D => {
+      const one = (face.rank === 3 ? tf.expandDims(face, 0) : face) as tf.Tensor4D;
+      return config.flip ? tf.concat([one, tf.image.flipLeftRight(one)], 0) : one;
+    };
     // FaceRes: 224x224, 0..255 (as Human's faceres.enhance).
-    const fr = heads.faceres.execute(tf.mul(tf.image.resizeBilinear(batch, [224, 224]), 255)) as tf.Tensor[];
+    const fr = heads.faceres.execute(tf.mul(tf.image.resizeBilinear(views(faces.faceres), [224, 224]), 255)) as tf.Tensor[];
     const male = fr.find((t) => t.shape[1] === 1)!;
     const age = fr.find((t) => t.shape[1] === 100)!;
     const desc = config.embedding ? fr.find((t) => t.shape[1] === 1024)! : null;
@@ -342,6 +363,7 @@ async function runHeads(heads: Heads, face: tf.Tensor, config: FaceConfig): Prom
     if (desc) r.desc = desc;
     if (heads.gear) {
       // GEAR: Human's empirical crop (top, left, bottom, right) 0..1 input at 198x198.
+      const batch = views(faces.gear);
       const n = batch.shape[0];
       const boxes = Array.from({ length: n }, () => [0.0, 0.1, 0.9, 0.9]);
       const crop = tf.image.cropAndResize(batch, boxes, Array.from({ length: n }, (_, i) => i), [198, 198]);
@@ -352,7 +374,7 @@ async function runHeads(heads: Heads, face: tf.Tensor, config: FaceConfig): Prom
     }
     if (heads.emotion && config.emotion) {
       // Emotion (oarriaga): 64x64 grey, scaled to -1..1.
-      const small = tf.image.resizeBilinear(batch, [64, 64]);
+      const small = tf.image.resizeBilinear(views(faces.emotion), [64, 64]);
       const grey = tf.sum(tf.mul(small, tf.tensor1d([0.2989, 0.587, 0.114])), 3, true);
       r.emotion = heads.emotion.execute(tf.mul(tf.sub(grey, 0.5), 2)) as tf.Tensor;
     }
