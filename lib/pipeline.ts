@@ -299,7 +299,7 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
     if (!cached) {
       features = await buildFeatureTable({ coversDir: covers.dir, layout: covers.layout, tablePath, config: featureConfig, handleSigint: true, log });
       log(`[pipeline] features: ${features.rows} rows (${features.cached} from cache, ${features.computed} computed, ${features.failed} with errors)`);
-      await save("features", { key: featuresKey, finishedAt: new Date().toISOString(), seconds: (Date.now() - t) / 1000, outputs: [tablePath] });
+      await save("features", { key: featuresKey, finishedAt: new Date().toISOString(), seconds: (Date.now() - t) / 1000, outputs: [tablePath, tablePath.replace(/\.csv$/i, "") + ".manifest.json"] });
     }
     steps.push({ name: "features", cached, seconds: (Date.now() - t) / 1000, key: featuresKey });
   }
