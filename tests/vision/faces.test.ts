@@ -176,7 +176,7 @@ describe("face analyzer on real pictures", () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) await analyzer.analyze(portrait);
     expect(tf.memory().numTensors).toBe(before);
-    const other = await loadFaceAnalyzer({ flip: false });
+    const other = await loadFaceAnalyzer({ flip: !analyzer.config.flip });
     expect(other.version).not.toBe(analyzer.version);
     expect((await loadFaceAnalyzer()).version).toBe(analyzer.version);
     other.dispose();
