@@ -69,7 +69,8 @@ export interface FaceConfig {
    * Side of the square the attribute models see, as a multiple of the face's mesh box (its longer
    * side), cut from the original image around the box centre. 0 = use the detector's own crop
    * (which changes with the margin and the detector's coarse box). Used by FaceRes (age,
-   * gender). Default 1.3.
+   * gender). Default 1.5: gender 0.88 vs 0.82-0.83 at 1.1-1.3 on the UTKFace crops (hair is a
+   * gender cue), age MAE 8.9 (8.4 at 1.3) — chosen on the same 60 crops, so within noise.
    */
   cropScale: number;
   /** The same for GEAR (race, and age/gender when chosen). Default 1.1 (race measured best near UTKFace's own framing). */
@@ -99,7 +100,7 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   margin: 0.25,
   retry: true,
   retryMargins: [0, 0.4],
-  cropScale: 1.3,
+  cropScale: 1.5,
   gearCropScale: 1.1,
   emotionCropScale: 1.1,
   flip: false,
