@@ -17,4 +17,20 @@ import { setupCommand } from "./setup";
 import { studyCommand } from "./study";
 import { trainCommand } from "./train";
 
-export const COMMANDS: Command[] = [setupCommand, doctorCommand, notebooksCommand, labCommand, dumpStatsCommand, crawlCommand, facesCommand, featuresCommand, pipelineCommand, reportCommand, refineCommand, studyCommand, trainCommand, predictCommand];
+/** The main job first, then the study's steps in pipeline order, then the workspace's own tools. */
+export const COMMANDS: Command[] = [
+  pipelineCommand,
+  dumpStatsCommand,
+  crawlCommand,
+  featuresCommand,
+  facesCommand,
+  refineCommand,
+  studyCommand,
+  trainCommand,
+  predictCommand,
+  reportCommand,
+  notebooksCommand,
+  labCommand,
+  setupCommand,
+  doctorCommand,
+];
