@@ -10,6 +10,7 @@ import { reportFigures, writeReport } from "../../report";
 import { checkPage, exportFiguresPng } from "../../report/browser";
 import type { StudyResults } from "../../train/results";
 import { UserError } from "../../util/errors";
+import { faceBoxesFromTable } from "../../pipeline";
 
 export const reportCommand: Command = {
   name: "report",
@@ -32,7 +33,10 @@ export const reportCommand: Command = {
       throw new UserError(`results file ${resultsPath} is not valid JSON: ${(err as Error).message}`);
     }
     const outDir = path.resolve(stringOpt(ctx.values, "out") ?? path.dirname(resultsPath));
-    const file = await writeReport(results, outDir, { log: ctx.log });
+    // Faces drawn on the cover grid when the study's feature table is still there.
+    const table = results.dataset?.table;
+    const faces = table && fs.existsSync(table) ? await faceBoxesFromTable(table, ctx.log) : undefined;
+    const file = await writeReport(results, outDir, { log: ctx.log, faces });
     ctx.log(`report: ${file}`);
     const out: Record<string, unknown> = { report: file };
     if (ctx.values.png) {
