@@ -67,17 +67,48 @@ export function compareInputSets(
   });
 }
 
-/** A one-paragraph answer for one question ("faces", "colour") from its comparisons. */
+/**
+ * A one-paragraph answer for one question ("faces", "colour") from its comparisons.
+ *
+ * The question a lecturer asks is whether faces help *on top of the image*; whether face attributes
+ * carry genre signal on their own (face+clr vs clr) is a different, easier question. So the answer
+ * leads with the comparisons whose baseline contains the image, then states the image-free ones,
+ * each per metric with the first (primary) comparison's effect and CI and how many of the family
+ * are significant after Holm. The per-comparison sentences follow.
+ */
 export function answerFrom(comparisons: Comparison[], question: string): string {
   if (comparisons.length === 0) return `Not answered: no comparison about ${question} could be run.`;
-  const helps = comparisons.filter((c) => c.pHolm < 0.05 && (c.higherIsBetter ? c.delta > 0 : c.delta < 0));
-  const hurts = comparisons.filter((c) => c.pHolm < 0.05 && (c.higherIsBetter ? c.delta < 0 : c.delta > 0));
-  const widest = comparisons.filter((c) => Number.isFinite(c.ci[0]) && Number.isFinite(c.ci[1])).reduce((a, c) => Math.max(a, Math.abs(c.ci[0]), Math.abs(c.ci[1])), 0);
-  const head =
-    helps.length > 0
-      ? `Yes, ${question} help in ${helps.length} of ${comparisons.length} paired comparisons (Holm-corrected).`
-      : hurts.length > 0
-        ? `No: adding ${question} makes ${hurts.length} of ${comparisons.length} comparisons significantly worse, and none better.`
-        : `No detectable help from ${question}: none of ${comparisons.length} paired comparisons is significant after Holm correction; effects are within ±${widest.toFixed(3)} (95 % CIs).`;
-  return [head, ...comparisons.map((c) => c.words)].join(" ");
+  const hasImage = (name: string) => name.split("+").includes("img");
+  const onTop = comparisons.filter((c) => hasImage(c.b));
+  const alone = comparisons.filter((c) => !hasImage(c.b));
+  const parts: string[] = [];
+  const plural = question.endsWith("s");
+  if (onTop.length) parts.push(summarise(`Added to the image, ${question}`, onTop, plural));
+  if (alone.length) parts.push(summarise(`Without the image, ${question}`, alone, plural));
+  return [...parts, ...comparisons.map((c) => c.words)].join(" ");
+}
+
+function summarise(lead: string, family: Comparison[], plural: boolean): string {
+  const v = (verb: string) => (plural ? verb : `${verb}s`);
+  const metrics = [...new Set(family.map((c) => c.metric))];
+  const clauses = metrics.map((metric) => {
+    const cs = family.filter((c) => c.metric === metric);
+    const improves = (c: Comparison) => c.pHolm < 0.05 && (c.higherIsBetter ? c.delta > 0 : c.delta < 0);
+    const worsens = (c: Comparison) => c.pHolm < 0.05 && (c.higherIsBetter ? c.delta < 0 : c.delta > 0);
+    const up = cs.filter(improves).length;
+    const down = cs.filter(worsens).length;
+    const verb =
+      up === cs.length
+        ? v("improve")
+        : down === cs.length
+          ? v("worsen")
+          : up === 0 && down === 0
+            ? `${v("make")} no detectable difference to`
+            : `${v("change")} (${up} better, ${down} worse of ${cs.length})`;
+    const p = cs[0];
+    const where = p.population === "faces" ? "covers with faces" : "all covers";
+    const detail = `${p.a} vs ${p.b} on ${where}: ${fmt(p.delta)}, 95 % CI ${fmt(p.ci[0])} to ${fmt(p.ci[1])}; ${up + down} of ${cs.length} comparisons significant after Holm`;
+    return `${verb} ${METRIC_WORDS[metric] ?? metric} (${detail})`;
+  });
+  return `${lead} ${clauses.join(", and ")}.`;
 }
