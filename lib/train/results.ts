@@ -11,6 +11,7 @@
  * - Genre names are Discogs spellings ("Funk / Soul", "Folk, World, & Country").
  * - Input-set names join input blocks with "+" in a fixed order: img, face, clr (e.g. "img+face+clr").
  */
+import { SCALAR_METRICS } from "./metrics";
 
 /** A 95 % interval [lo, hi]. */
 export type Interval = [number, number];
@@ -265,18 +266,8 @@ export interface StudyResults {
   notes: string[];
 }
 
-/** Keys of MetricSet that hold an Estimate, in display order. */
-export const ESTIMATE_KEYS = [
-  "microF1",
-  "macroF1",
-  "microPrecision",
-  "microRecall",
-  "rocAucMacro",
-  "lrap",
-  "hammingLoss",
-  "subsetAccuracy",
-  "top1Accuracy",
-] as const;
+/** Keys of MetricSet that hold an Estimate, in display order: the scalar metrics `metrics.ts` computes. */
+export const ESTIMATE_KEYS = SCALAR_METRICS;
 
 export type EstimateKey = (typeof ESTIMATE_KEYS)[number];
 
