@@ -22,7 +22,8 @@ import type { StudyResults } from "./train/results";
 import { defaultStudyConfig, runStudy, thesisTablesDir, type StudyConfig } from "./train/study";
 import { readFeatureSet } from "./features/store";
 import { DEFAULT_THESIS_HEAD, thesisHeadRunner } from "./train/thesisHead";
-import { UserError } from "./util/errors";
+import { describeError, UserError } from "./util/errors";
+import { ensureGearModel, findGearModel } from "./vision/models";
 import { writeJsonAtomic } from "./util/fsx";
 import { formatDuration } from "./util/progress";
 
@@ -45,6 +46,8 @@ export type StudyRunner = (opts: StudyRunOptions) => Promise<StudyResults>;
 
 /** One typed configuration of the pipeline, with its defaults. */
 export interface PipelineConfig {
+  /** Fetch the GEAR race model through npm when it is not cached (default true). */
+  fetchGear?: boolean;
   /** Covers folder; default resolveCovers() (flag > COVERGENRE_COVERS > datasets/covers > <data root>/discogs-covers). */
   covers?: string;
   /** Data root (`--data`). */
@@ -240,6 +243,15 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
   const root = cfg.projectRoot ?? PROJECT_ROOT;
   const quick = Boolean(cfg.quick);
   const covers = resolveCovers({ covers: cfg.covers, data: cfg.data, env: cfg.env, projectRoot: root });
+  // Race needs the GEAR model, which no npm dependency ships: on a fresh machine `npm start` fetches it
+  // once through npm (lib/vision/models.ts); if that fails the study still runs, without race.
+  if (cfg.fetchGear !== false && !findGearModel(cfg.env)) {
+    try {
+      ensureGearModel(cfg.env, (l) => log(`[pipeline] ${l}`));
+    } catch (err) {
+      log(`[pipeline] warning: ${describeError(err)}; faces will have no race estimate`);
+    }
+  }
   const limit = cfg.limit ?? (quick ? cfg.quickCovers ?? PIPELINE_DEFAULTS.quickCovers : undefined);
   const folds = cfg.folds ?? (quick ? PIPELINE_DEFAULTS.quickFolds : PIPELINE_DEFAULTS.folds);
   const repeats = cfg.repeats ?? (quick ? PIPELINE_DEFAULTS.quickRepeats : PIPELINE_DEFAULTS.repeats);
