@@ -61,6 +61,11 @@ export function datasetsDir(projectRoot: string = PROJECT_ROOT): string {
   return path.join(projectRoot, "datasets");
 }
 
+/** The feature table every step reads by default (`covergenre features` writes it). */
+export function defaultFeatureTable(projectRoot: string = PROJECT_ROOT): string {
+  return path.join(datasetsDir(projectRoot), "features", "covers.csv");
+}
+
 export function checkpointsDir(projectRoot: string = PROJECT_ROOT): string {
   return path.join(projectRoot, "checkpoints");
 }

@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { datasetsDir, resolveCovers } from "../paths";
+import { datasetsDir, resolveCovers, defaultFeatureTable } from "../paths";
 import { buildFeatureTable } from "../features/build";
 import { defaultFeatureConfig } from "../features/config";
 
@@ -21,7 +21,7 @@ export function isQuick(env: NodeJS.ProcessEnv = process.env): boolean {
 export async function locateTable(opts: { quick?: boolean; quickCovers?: number; log?: (s: string) => void } = {}): Promise<string> {
   const quick = opts.quick ?? isQuick();
   if (process.env.COVERGENRE_TABLE) return path.resolve(process.env.COVERGENRE_TABLE);
-  const full = path.join(datasetsDir(), "features", "covers.csv");
+  const full = defaultFeatureTable();
   if (fs.existsSync(full)) return full;
   if (!quick) {
     throw new Error(`no feature table at ${full}: run notebook 02.MakeCSV or \`covergenre features\` first (or set COVERGENRE_TABLE, or COVERGENRE_QUICK=1 for a small one)`);

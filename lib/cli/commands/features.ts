@@ -9,7 +9,7 @@ import { choiceOpt, intOpt, stringOpt } from "../framework";
 import { buildFeatureTable } from "../../features/build";
 import { defaultFeatureConfig, type FeatureConfig } from "../../features/config";
 import { MAP_DTYPES, type MapDtype } from "../../features/maps";
-import { datasetsDir, resolveCovers } from "../../paths";
+import { resolveCovers, defaultFeatureTable } from "../../paths";
 import { UsageError } from "../../util/errors";
 import { formatDuration } from "../../util/progress";
 
@@ -44,7 +44,7 @@ export const featuresCommand: Command = {
   async run(ctx) {
     const v = ctx.values;
     const covers = resolveCovers({ covers: stringOpt(v, "covers"), data: stringOpt(v, "data") });
-    const out = path.resolve(stringOpt(v, "out") ?? path.join(datasetsDir(), "features", "covers.csv"));
+    const out = path.resolve(stringOpt(v, "out") ?? defaultFeatureTable());
     if (!out.toLowerCase().endsWith(".csv")) throw new UsageError(`--out must name a .csv file, got "${out}"`);
     const defaults = defaultFeatureConfig();
     const backbones = listOpt(stringOpt(v, "backbones"), defaults.backbones);

@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import type { Command } from "../framework";
 import { intOpt, stringOpt } from "../framework";
-import { datasetsDir } from "../../paths";
+import { datasetsDir, defaultFeatureTable } from "../../paths";
 import { readFeatureSet } from "../../features/store";
 import { DEFAULT_REFINE, refine, writeRefined } from "../../train/refine";
 
@@ -20,7 +20,7 @@ export const refineCommand: Command = {
   },
   async run(ctx) {
     const v = ctx.values;
-    const table = path.resolve(stringOpt(v, "table") ?? path.join(datasetsDir(), "features", "covers.csv"));
+    const table = path.resolve(stringOpt(v, "table") ?? defaultFeatureTable());
     const out = path.resolve(stringOpt(v, "out") ?? path.join(datasetsDir(), "refined"));
     const r = refine(await readFeatureSet(table), {
       ...DEFAULT_REFINE,

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import type { Command } from "../framework";
 import { choiceOpt, intOpt, stringOpt } from "../framework";
-import { datasetsDir, checkpointsDir, resolveDataRoot } from "../../paths";
+import { datasetsDir, checkpointsDir, resolveDataRoot, defaultFeatureTable } from "../../paths";
 import { readFeatureSet } from "../../features/store";
 import { writeJsonAtomic } from "../../util/fsx";
 import { defaultStudyConfig, runStudy, thesisTablesDir } from "../../train/study";
@@ -34,7 +34,7 @@ export const studyCommand: Command = {
   async run(ctx) {
     const v = ctx.values;
     const quick = Boolean(v.quick) || process.env.COVERGENRE_QUICK === "1";
-    const table = path.resolve(stringOpt(v, "table") ?? path.join(datasetsDir(), "features", "covers.csv"));
+    const table = path.resolve(stringOpt(v, "table") ?? defaultFeatureTable());
     const out = path.resolve(stringOpt(v, "out") ?? path.join(datasetsDir(), "study"));
     const headKind = choiceOpt(v, "head", ["logistic", "mlp"] as const, "logistic");
     const fset = await readFeatureSet(table);

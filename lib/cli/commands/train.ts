@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import type { Command } from "../framework";
 import { choiceOpt, stringOpt } from "../framework";
-import { checkpointsDir, datasetsDir } from "../../paths";
+import { checkpointsDir, defaultFeatureTable } from "../../paths";
 import { readFeatureSet } from "../../features/store";
 import { MAJOR_GENRES } from "../../discogs/genres";
 import { buildDataset, parseInputSet, usableRows } from "../../train/dataset";
@@ -24,7 +24,7 @@ export const trainCommand: Command = {
   },
   async run(ctx) {
     const v = ctx.values;
-    const table = path.resolve(stringOpt(v, "table") ?? path.join(datasetsDir(), "features", "covers.csv"));
+    const table = path.resolve(stringOpt(v, "table") ?? defaultFeatureTable());
     const inputSet = stringOpt(v, "input-set") ?? "img";
     try {
       parseInputSet(inputSet);
