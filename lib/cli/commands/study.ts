@@ -28,6 +28,8 @@ export const studyCommand: Command = {
     backbones: { type: "string", description: "comma-separated embeddings for the img block", defaultText: "every one in the table" },
     checkpoint: { type: "string", description: "name of the best checkpoint under checkpoints/", defaultText: "best" },
     "thesis-head": { type: "boolean", description: "also run the study's Flatten head (single split + small CV; slow: ~30 s/epoch/1000 covers)" },
+    "thesis-rows": { type: "string", description: "with --thesis-head: a stratified subset of this many covers with faces (the study had 1016)", defaultText: "all" },
+    "thesis-cv": { type: "string", description: "with --thesis-head: CV folds after the single split (0 = none)", defaultText: "3" },
     "no-variants": { type: "boolean", description: "skip the head/backbone variants on all covers" },
     quick: { type: "boolean", description: "reduced protocol for CI (also COVERGENRE_QUICK=1)" },
   },
@@ -49,7 +51,17 @@ export const studyCommand: Command = {
       ...(stringOpt(v, "backbones") ? { imgBackbones: stringOpt(v, "backbones")!.split(",").map((s) => s.trim()) } : {}),
       variants: !v["no-variants"] && !quick,
       thesisTables: thesisTablesDir(dataRoot),
-      thesisHead: v["thesis-head"] ? thesisHeadRunner(quick ? { ...DEFAULT_THESIS_HEAD, maxEpochs: 2, cvFolds: 0, maxRows: 300 } : DEFAULT_THESIS_HEAD) : null,
+      thesisHead: v["thesis-head"]
+        ? thesisHeadRunner(
+            quick
+              ? { ...DEFAULT_THESIS_HEAD, maxEpochs: 2, cvFolds: 0, maxRows: 300 }
+              : {
+                  ...DEFAULT_THESIS_HEAD,
+                  maxRows: stringOpt(v, "thesis-rows") ? intOpt(v, "thesis-rows", 1016, 50) : DEFAULT_THESIS_HEAD.maxRows,
+                  cvFolds: intOpt(v, "thesis-cv", DEFAULT_THESIS_HEAD.cvFolds, 0, 10),
+                },
+          )
+        : null,
       checkpointDir: path.join(checkpointsDir(), stringOpt(v, "checkpoint") ?? "best"),
       log: ctx.log,
     });
