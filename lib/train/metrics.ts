@@ -53,35 +53,56 @@ export function rocAuc(y: ArrayLike<number>, s: ArrayLike<number>): number | nul
   return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
-/** Precision-recall curve of one column (thresholds = distinct scores, high to low). */
-export function prCurve(y: ArrayLike<number>, s: ArrayLike<number>): { precision: number[]; recall: number[]; thresholds: number[]; averagePrecision: number | null } {
+/** One cut of a descending sweep: predicting every row scored ≥ `threshold` (the first `kept` rows) positive. */
+export interface SweepCut {
+  threshold: number;
+  tp: number;
+  fp: number;
+  kept: number;
+}
+
+/**
+ * Walk one column's distinct scores from high to low, ties together, with the true/false positives
+ * of predicting everything at or above each score. The shared core of PR curves and F1 thresholds.
+ */
+export function descendingSweep(y: ArrayLike<number>, s: ArrayLike<number>): { pos: number; order: number[]; cuts: SweepCut[] } {
   const n = y.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => s[b] - s[a]);
   let pos = 0;
   for (let i = 0; i < n; i++) pos += y[i] ? 1 : 0;
-  const precision: number[] = [];
-  const recall: number[] = [];
-  const thresholds: number[] = [];
-  if (pos === 0) return { precision, recall, thresholds, averagePrecision: null };
+  const cuts: SweepCut[] = [];
   let tp = 0;
   let fp = 0;
-  let ap = 0;
-  let prevRecall = 0;
   let i = 0;
   while (i < n) {
-    const t = s[order[i]];
-    while (i < n && s[order[i]] === t) {
+    const threshold = s[order[i]];
+    while (i < n && s[order[i]] === threshold) {
       if (y[order[i]]) tp++;
       else fp++;
       i++;
     }
+    cuts.push({ threshold, tp, fp, kept: i });
+  }
+  return { pos, order, cuts };
+}
+
+/** Precision-recall curve of one column (thresholds = distinct scores, high to low). */
+export function prCurve(y: ArrayLike<number>, s: ArrayLike<number>): { precision: number[]; recall: number[]; thresholds: number[]; averagePrecision: number | null } {
+  const { pos, cuts } = descendingSweep(y, s);
+  const precision: number[] = [];
+  const recall: number[] = [];
+  const thresholds: number[] = [];
+  if (pos === 0) return { precision, recall, thresholds, averagePrecision: null };
+  let ap = 0;
+  let prevRecall = 0;
+  for (const { threshold, tp, fp } of cuts) {
     const p = tp / (tp + fp);
     const r = tp / pos;
     ap += (r - prevRecall) * p;
     prevRecall = r;
     precision.push(p);
     recall.push(r);
-    thresholds.push(t);
+    thresholds.push(threshold);
   }
   return { precision, recall, thresholds, averagePrecision: ap };
 }

@@ -3,6 +3,7 @@
  * (the study's recall of 0.06-0.17), so each genre gets the threshold that maximises its F1 — tuned
  * on scores of rows the final model did not train on, and only ever on training-fold rows.
  */
+import { descendingSweep } from "./metrics";
 
 /**
  * The F1-maximising threshold of one genre: midway between the lowest score kept and the next one
@@ -10,31 +11,19 @@
  * positives gets a threshold above every score (never predicted).
  */
 export function bestF1Threshold(y: ArrayLike<number>, s: ArrayLike<number>): { threshold: number; f1: number } {
-  const n = y.length;
-  let pos = 0;
-  for (let i = 0; i < n; i++) pos += y[i] ? 1 : 0;
+  const { pos, order, cuts } = descendingSweep(y, s);
   if (pos === 0) return { threshold: Number.POSITIVE_INFINITY, f1: 0 };
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => s[b] - s[a]);
-  let tp = 0;
-  let fp = 0;
   let bestF1 = -1;
   let bestIdx = 0;
-  let i = 0;
-  while (i < n) {
-    const t = s[order[i]];
-    while (i < n && s[order[i]] === t) {
-      if (y[order[i]]) tp++;
-      else fp++;
-      i++;
-    }
+  for (const { tp, fp, kept } of cuts) {
     const f1 = (2 * tp) / (2 * tp + fp + (pos - tp));
     if (f1 > bestF1) {
       bestF1 = f1;
-      bestIdx = i; // rows [0, i) are predicted positive
+      bestIdx = kept; // rows [0, kept) are predicted positive
     }
   }
   const lowestKept = s[order[bestIdx - 1]];
-  const nextBelow = bestIdx < n ? s[order[bestIdx]] : lowestKept - 1e-6;
+  const nextBelow = bestIdx < y.length ? s[order[bestIdx]] : lowestKept - 1e-6;
   return { threshold: (lowestKept + nextBelow) / 2, f1: bestF1 };
 }
 
