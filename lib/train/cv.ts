@@ -33,18 +33,37 @@ export interface CvOutcome {
   seconds: number;
 }
 
+/**
+ * What a worker thread needs to rebuild a scorer: plain data, no closures. Scorers that carry one
+ * ({@link pooledScorer}) can run their folds on a {@link FoldRunner}; the others (baselines) always
+ * run in the calling thread.
+ */
+export interface ScorerSpec {
+  kind: "pooled";
+  blocks: BlockName[];
+  head: PooledHeadConfig;
+}
+
 /** A scorer: given training rows (with labels) and test rows, returns test scores. Lets baselines share the CV loop. */
-export type Scorer = (ds: LabelledDataset, train: number[], test: number[], seed: number) => Float32Array;
+export type Scorer = ((ds: LabelledDataset, train: number[], test: number[], seed: number) => Float32Array) & { readonly spec?: ScorerSpec };
 
 /** Scorer of a pooled head on some input blocks (standardised on `train` only). */
 export function pooledScorer(blocks: BlockName[], head: PooledHeadConfig): Scorer {
-  return (ds, train, test, seed) => {
+  const score = (ds: LabelledDataset, train: number[], test: number[], seed: number): Float32Array => {
     const tr = take(ds, blocks, train);
     const te = take(ds, blocks, test);
     const scaler = fitScaler(tr.x, tr.n, tr.d);
     const w = fitPooledHead(applyScaler(tr.x, tr.n, tr.d, scaler), tr.n, tr.d, tr.y, ds.k, { ...head, seed });
     return predictPooledHead(w, applyScaler(te.x, te.n, te.d, scaler), te.n);
   };
+  const spec: ScorerSpec = { kind: "pooled", blocks: [...blocks], head: { ...head } };
+  return Object.assign(score, { spec });
+}
+
+/** The scorer a spec describes (in a worker thread). */
+export function scorerFromSpec(spec: ScorerSpec): Scorer {
+  if (spec.kind === "pooled") return pooledScorer(spec.blocks, spec.head);
+  throw new Error(`unknown scorer kind "${(spec as { kind: string }).kind}"`);
 }
 
 /** Every genre, every cover (the baseline the study never compared with). */
@@ -61,49 +80,132 @@ export const priorScorer: Scorer = (ds, train, test) => {
   return out;
 };
 
-export interface CvOptions {
+/** The part of {@link CvOptions} one fold needs (what is sent to a worker with each fold). */
+export interface FoldOptions {
   /** Share of the training fold held out to tune thresholds. */
   innerFraction: number;
-  /** "tuned": F1-best per genre inside the training fold; a number: that fixed threshold (the study's 0.5). */
+  /** "tuned": F1-best per genre inside the training fold; a number: that fixed threshold (the study's 0.5; predict-all). */
   thresholds: "tuned" | number;
+  /** Base seed; fold f of repeat r uses seed + 1000·r + f for its inner split and its heads. */
   seed: number;
-  /** Fixed thresholds for scorers whose scores need none tuned (predict-all: 0.5). */
+}
+
+export interface CvOptions extends FoldOptions {
+  /** Called after each finished fold (in completion order when folds run on workers). */
   onFold?: (done: number, total: number) => void;
+  /** What is being cross-validated, for error messages (e.g. "input set img+face on the faces population"). */
+  label?: string;
 }
 
 export const DEFAULT_CV: CvOptions = { innerFraction: 0.2, thresholds: "tuned", seed: 7 };
 
-export function crossValidate(ds: LabelledDataset, folds: Fold[], scorer: Scorer, opts: CvOptions = DEFAULT_CV): CvOutcome {
-  const started = Date.now();
+/**
+ * Runs whole folds somewhere else (lib/train/pool.ts: worker threads). Must return exactly what
+ * {@link runFold} returns for the same arguments; `signal` cancels a fold that has not started.
+ */
+export interface FoldRunner {
+  readonly size: number;
+  runFold(ds: LabelledDataset, fold: Fold, spec: ScorerSpec, opts: FoldOptions, signal?: AbortSignal): Promise<FoldOutcome>;
+}
+
+/**
+ * One fold: thresholds tuned on an inner split of the training fold, then a head fitted on the whole
+ * training fold scores the test fold. Depends only on its arguments (seeds derive from opts.seed and
+ * the fold), so any thread computes the same outcome.
+ */
+export function runFold(ds: LabelledDataset, fold: Fold, scorer: Scorer, opts: FoldOptions): FoldOutcome {
+  const k = ds.k;
+  const seed = opts.seed + 1000 * fold.repeat + fold.fold;
+  let thresholds: number[];
+  if (opts.thresholds === "tuned") {
+    const inner = stratifiedHoldout({ y: takeLabels(ds, fold.train), n: fold.train.length, k }, opts.innerFraction, seed);
+    const innerTrain = inner.train.map((i) => fold.train[i]);
+    const innerVal = inner.test.map((i) => fold.train[i]);
+    const valScores = scorer(ds, innerTrain, innerVal, seed);
+    thresholds = tuneThresholds(takeLabels(ds, innerVal), valScores, innerVal.length, k);
+  } else {
+    thresholds = new Array(k).fill(opts.thresholds);
+  }
+  const scores = scorer(ds, fold.train, fold.test, seed);
+  const yTest = takeLabels(ds, fold.test);
+  const pred = applyThresholds(scores, fold.test.length, k, thresholds);
+  return { fold, metrics: evaluate(yTest, scores, pred, fold.test.length, k), thresholds, scores };
+}
+
+/** "fold 2 of 5, repeat 1 of 2" (1-based, as a user counts). */
+export function describeFold(fold: Fold, folds: Fold[]): string {
+  const nFolds = folds.reduce((a, f) => Math.max(a, f.fold + 1), 0);
+  const nRepeats = folds.reduce((a, f) => Math.max(a, f.repeat + 1), 0);
+  return `fold ${fold.fold + 1} of ${nFolds}, repeat ${fold.repeat + 1} of ${nRepeats}`;
+}
+
+function foldError(err: unknown, fold: Fold, folds: Fold[], opts: CvOptions): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const wrapped = new Error(`${opts.label ?? "cross-validation"}, ${describeFold(fold, folds)}: ${message}`);
+  (wrapped as Error & { cause?: unknown }).cause = err;
+  return wrapped;
+}
+
+/** Fold outcomes (in fold order) → CvOutcome: repeat 0's out-of-fold scores and decisions. */
+function assemble(ds: LabelledDataset, outcomes: FoldOutcome[], started: number): CvOutcome {
   const k = ds.k;
   const oof = new Float32Array(ds.n * k);
   const oofPred = new Uint8Array(ds.n * k);
-  const outcomes: FoldOutcome[] = [];
-  folds.forEach((fold, fi) => {
-    const seed = opts.seed + 1000 * fold.repeat + fold.fold;
-    let thresholds: number[];
-    if (opts.thresholds === "tuned") {
-      const inner = stratifiedHoldout({ y: takeLabels(ds, fold.train), n: fold.train.length, k }, opts.innerFraction, seed);
-      const innerTrain = inner.train.map((i) => fold.train[i]);
-      const innerVal = inner.test.map((i) => fold.train[i]);
-      const valScores = scorer(ds, innerTrain, innerVal, seed);
-      thresholds = tuneThresholds(takeLabels(ds, innerVal), valScores, innerVal.length, k);
-    } else {
-      thresholds = new Array(k).fill(opts.thresholds);
-    }
-    const scores = scorer(ds, fold.train, fold.test, seed);
-    const yTest = takeLabels(ds, fold.test);
+  for (const { fold, scores, thresholds } of outcomes) {
+    if (fold.repeat !== 0) continue;
     const pred = applyThresholds(scores, fold.test.length, k, thresholds);
-    outcomes.push({ fold, metrics: evaluate(yTest, scores, pred, fold.test.length, k), thresholds, scores });
-    if (fold.repeat === 0) {
-      fold.test.forEach((r, i) => {
-        oof.set(scores.subarray(i * k, (i + 1) * k), r * k);
-        oofPred.set(pred.subarray(i * k, (i + 1) * k), r * k);
-      });
+    fold.test.forEach((r, i) => {
+      oof.set(scores.subarray(i * k, (i + 1) * k), r * k);
+      oofPred.set(pred.subarray(i * k, (i + 1) * k), r * k);
+    });
+  }
+  return { folds: outcomes, oof, oofPred, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Cross-validate in this thread, fold after fold (the reference path: tests, notebooks, baselines). */
+export function crossValidate(ds: LabelledDataset, folds: Fold[], scorer: Scorer, opts: CvOptions = DEFAULT_CV): CvOutcome {
+  const started = Date.now();
+  const outcomes = folds.map((fold, fi) => {
+    let outcome: FoldOutcome;
+    try {
+      outcome = runFold(ds, fold, scorer, opts);
+    } catch (err) {
+      throw foldError(err, fold, folds, opts);
     }
     opts.onFold?.(fi + 1, folds.length);
+    return outcome;
   });
-  return { folds: outcomes, oof, oofPred, seconds: (Date.now() - started) / 1000 };
+  return assemble(ds, outcomes, started);
+}
+
+/**
+ * Cross-validate with the folds spread over `runner`'s threads when there is one and the scorer can
+ * travel (has a spec); otherwise exactly {@link crossValidate}. Outcomes are collected by fold index,
+ * so the result is bit-identical to the sequential path. The first failing fold rejects with an error
+ * naming `opts.label` and the fold; folds of this call not yet started are cancelled.
+ */
+export async function crossValidateAsync(ds: LabelledDataset, folds: Fold[], scorer: Scorer, opts: CvOptions = DEFAULT_CV, runner?: FoldRunner | null): Promise<CvOutcome> {
+  const spec = scorer.spec;
+  if (!runner || !spec) return crossValidate(ds, folds, scorer, opts);
+  const started = Date.now();
+  const cancel = new AbortController();
+  const foldOpts: FoldOptions = { innerFraction: opts.innerFraction, thresholds: opts.thresholds, seed: opts.seed };
+  let done = 0;
+  const outcomes = await Promise.all(
+    folds.map((fold) =>
+      runner.runFold(ds, fold, spec, foldOpts, cancel.signal).then(
+        (outcome) => {
+          opts.onFold?.(++done, folds.length);
+          return outcome;
+        },
+        (err: unknown) => {
+          if (!cancel.signal.aborted) cancel.abort();
+          throw foldError(err, fold, folds, opts);
+        },
+      ),
+    ),
+  );
+  return assemble(ds, outcomes, started);
 }
 
 /** n_test / n_train of the folds (for the Nadeau-Bengio correction). */
