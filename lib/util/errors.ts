@@ -23,3 +23,12 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split("\n")[0];
   return String(err);
 }
+
+/** Ctrl-C stopped the job: exit code 130 (what a shell reports for SIGINT). */
+export class InterruptedError extends UserError {
+  override readonly exitCode: number = 130;
+  constructor(message: string) {
+    super(message);
+    this.name = "InterruptedError";
+  }
+}
