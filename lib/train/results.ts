@@ -261,7 +261,11 @@ export interface StudyResults {
   learningCurves: LearningCurve[];
   /** A grid of out-of-fold predictions of the best all-covers model. */
   examples: ExamplePrediction[];
-  timings: { totalSeconds: number; steps: Record<string, number> };
+  /**
+   * Wall times: the whole study and its steps (seconds), and how many fold worker threads ran the
+   * pooled-head folds (1: all in the calling thread; absent in results written before workers existed).
+   */
+  timings: { totalSeconds: number; steps: Record<string, number>; workers?: number };
   /** Non-fatal problems met on the way (skipped parts, rows with errors), in words. */
   notes: string[];
 }

@@ -16,7 +16,7 @@ import { Progress } from "../util/progress";
 import type { BaselineResults, Comparison, DatasetInfo, ExamplePrediction, InputSetResult, LearningCurve, MetricSet, StudyResults, ThesisHeadResult } from "./results";
 import { buildDataset, parseInputSet, usableRows, type LabelledDataset } from "./dataset";
 import { repeatedStratifiedFolds, stratifiedHoldout, type Fold } from "./stratify";
-import { aggregate, crossValidate, pooledScorer, predictAllScorer, priorScorer, prCurves, singleSplitMetrics, testTrainRatio, type CvOutcome, type Scorer } from "./cv";
+import { aggregate, crossValidate, crossValidateAsync, pooledScorer, predictAllScorer, priorScorer, prCurves, singleSplitMetrics, testTrainRatio, type CvOutcome, type FoldRunner, type Scorer } from "./cv";
 import { DEFAULT_HEAD, headName, type PooledHeadConfig } from "./heads";
 import { answerFrom, compareInputSets, type ComparisonRequest } from "./compare";
 import { readThesisTables } from "./thesisTables";
@@ -24,6 +24,8 @@ import { bootstrapIntervals } from "./metrics";
 import { tuneThresholds } from "./thresholds";
 import { takeLabels } from "./dataset";
 import { buildMeta, saveCheckpoint, trainFinalHead } from "./checkpoint";
+import { defaultFoldWorkers, startFoldPool, type FoldPool } from "./pool";
+import { InterruptedError } from "../util/errors";
 
 /** The MLP variant: 0.438 / 0.705 at 40 epochs on the img input (see DEFAULT_HEAD); 20 epochs keep the study's time in budget. */
 const MLP_VARIANT = (head: PooledHeadConfig): PooledHeadConfig => ({ ...head, hidden: 256, dropout: 0.5, l2: 6e-5, learningRate: 1e-3, epochs: 20 });
@@ -53,6 +55,15 @@ export interface StudyConfig {
   /** Covers in the example grid. */
   examples: number;
   quick: boolean;
+  /**
+   * Worker threads for the pooled-head folds (lib/train/pool.ts): each fold of each input set is one
+   * job, so both cores of the development machine train at once (≈ 2x faster; results are
+   * bit-identical to the sequential path). 0 or 1: every fold in this thread — the reference path,
+   * for tests and notebooks that want no threads. Baselines, the study's own tables, the Flatten head
+   * and the final checkpoint always run in this thread. Default {@link defaultFoldWorkers}: one per
+   * CPU, at most 4 (2 on the development machine; why, see there).
+   */
+  workers: number;
   log: (line: string) => void;
 }
 
@@ -71,6 +82,7 @@ export function defaultStudyConfig(overrides: Partial<StudyConfig> = {}): StudyC
     checkpointDir: null,
     examples: 24,
     quick: false,
+    workers: defaultFoldWorkers(),
     log: (s) => process.stderr.write(s + "\n"),
     ...overrides,
   };
@@ -96,9 +108,30 @@ function baselines(ds: LabelledDataset, folds: Fold[], seed: number): BaselineRe
   };
 }
 
-function runInputSet(ds: LabelledDataset, folds: Fold[], name: string, head: PooledHeadConfig, backbones: string[], seed: number, progress?: Progress): { result: InputSetResult; cv: CvOutcome } {
+export interface InputSetRun {
+  head: PooledHeadConfig;
+  /** Embeddings in the img block (recorded in the result). */
+  backbones: string[];
+  seed: number;
+  /** Counts finished folds under the input set's name. */
+  progress?: Progress;
+  /** Where the folds run (a fold pool); null/absent: in this thread. */
+  pool?: FoldRunner | null;
+  /** For error messages; default `input set <name>`. */
+  label?: string;
+}
+
+/** Cross-validate one input set on `folds` and aggregate it into its results.json entry. */
+export async function runInputSet(ds: LabelledDataset, folds: Fold[], name: string, run: InputSetRun): Promise<{ result: InputSetResult; cv: CvOutcome }> {
+  const { head, backbones, progress } = run;
   const blocks = parseInputSet(name);
-  const cv = crossValidate(ds, folds, pooledScorer(blocks, head), { innerFraction: 0.2, thresholds: "tuned", seed, onFold: () => progress?.tick(name) });
+  const cv = await crossValidateAsync(
+    ds,
+    folds,
+    pooledScorer(blocks, head),
+    { innerFraction: 0.2, thresholds: "tuned", seed: run.seed, label: run.label ?? `input set ${name}`, onFold: () => progress?.tick(name) },
+    run.pool,
+  );
   const dims = blocks.reduce((a, b) => a + (ds.blocks[b]?.dim ?? 0), 0);
   return {
     result: { ...aggregate(cv, ds.genres), blocks, dims, head: headName(head), backbones: blocks.includes("img") ? backbones : [], prCurves: prCurves(ds, cv.oof), seconds: cv.seconds },
@@ -170,36 +203,67 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   const totalFolds = (foldsFaces.length ? FACES_INPUT_SETS.length * foldsFaces.length : 0) + ALL_INPUT_SETS.length * foldsAll.length + variantSpecs.length * foldsAll.length;
   const progress = new Progress("study", totalFolds, { unit: "folds" });
 
+  // The pooled-head folds, on worker threads when config.workers > 1 (see StudyConfig.workers).
   since = Date.now();
-  const inputSets: Record<string, InputSetResult> = {};
-  for (const name of foldsFaces.length ? FACES_INPUT_SETS : []) {
-    inputSets[name] = runInputSet(faces, foldsFaces, name, config.head, imgBackbones, config.seed, progress).result;
-    log(`  faces  ${name.padEnd(14)} micro-F1 ${inputSets[name].microF1.mean.toFixed(3)}  AUC ${inputSets[name].rocAucMacro.mean.toFixed(3)}  (${inputSets[name].seconds.toFixed(0)} s)`);
+  let pool: FoldPool | null = null;
+  if (config.workers > 1) {
+    try {
+      pool = await startFoldPool(config.workers);
+    } catch (err) {
+      log(`study: the fold workers could not start (${(err as Error).message}); running every fold in this thread`);
+    }
   }
-  step("faces population", since);
-  since = Date.now();
+  if (config.workers > 1) step("start workers", since);
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) return;
+    interrupted = true;
+    log("study: interrupted — stopping the fold workers");
+    void pool?.terminate(new Error("interrupted (Ctrl-C)"));
+  };
+  if (pool) process.on("SIGINT", onSigint);
+  const inputSets: Record<string, InputSetResult> = {};
   const allCovers: Record<string, InputSetResult> = {};
   const cvs: Record<string, CvOutcome> = {};
-  for (const name of ALL_INPUT_SETS) {
-    const r = runInputSet(all, foldsAll, name, config.head, imgBackbones, config.seed, progress);
-    allCovers[name] = r.result;
-    cvs[name] = r.cv;
-    log(`  all    ${name.padEnd(14)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}  (${r.result.seconds.toFixed(0)} s)`);
-  }
-  step("all covers", since);
-  since = Date.now();
   const variants: Record<string, InputSetResult> = {};
   const variantCfg: Record<string, { head: PooledHeadConfig; backbones: string[]; inputSet: string }> = {};
-  for (const v of variantSpecs) {
-    const ds = v.backbones.join() === imgBackbones.join() ? all : buildDataset(fset, rows, { genres: kept, imgBackbones: v.backbones, population: "all" });
-    const r = runInputSet(ds, foldsAll, v.inputSet, v.head, v.backbones, config.seed, progress);
-    variants[v.name] = r.result;
-    cvs[v.name] = r.cv;
-    variantCfg[v.name] = v;
-    log(`  variant ${v.name.padEnd(26)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}`);
+  const run = (label: string): InputSetRun => ({ head: config.head, backbones: imgBackbones, seed: config.seed, progress, pool, label });
+  try {
+    since = Date.now();
+    for (const name of foldsFaces.length ? FACES_INPUT_SETS : []) {
+      inputSets[name] = (await runInputSet(faces, foldsFaces, name, run(`input set ${name} on the covers with faces`))).result;
+      log(`  faces  ${name.padEnd(14)} micro-F1 ${inputSets[name].microF1.mean.toFixed(3)}  AUC ${inputSets[name].rocAucMacro.mean.toFixed(3)}  (${inputSets[name].seconds.toFixed(0)} s)`);
+    }
+    pool?.forget(faces);
+    step("faces population", since);
+    since = Date.now();
+    for (const name of ALL_INPUT_SETS) {
+      const r = await runInputSet(all, foldsAll, name, run(`input set ${name} on all covers`));
+      allCovers[name] = r.result;
+      cvs[name] = r.cv;
+      log(`  all    ${name.padEnd(14)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}  (${r.result.seconds.toFixed(0)} s)`);
+    }
+    step("all covers", since);
+    since = Date.now();
+    for (const v of variantSpecs) {
+      const ds = v.backbones.join() === imgBackbones.join() ? all : buildDataset(fset, rows, { genres: kept, imgBackbones: v.backbones, population: "all" });
+      const r = await runInputSet(ds, foldsAll, v.inputSet, { ...run(`variant ${v.name} on all covers`), head: v.head, backbones: v.backbones });
+      if (ds !== all) pool?.forget(ds);
+      variants[v.name] = r.result;
+      cvs[v.name] = r.cv;
+      variantCfg[v.name] = v;
+      log(`  variant ${v.name.padEnd(26)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}`);
+    }
+    step("variants", since);
+    await pool?.close();
+  } catch (err) {
+    await pool?.terminate();
+    if (interrupted) throw new InterruptedError("the study was interrupted (Ctrl-C) before it wrote any result; re-run the same command to start it again");
+    throw err;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    progress.finish();
   }
-  step("variants", since);
-  progress.finish();
 
   // Comparisons: does adding faces (colour) to a model help, on identical folds?
   const requests: ComparisonRequest[] = [];
@@ -318,7 +382,7 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     bestCheckpointCv: stripCurves(best.result),
     learningCurves,
     examples,
-    timings: { totalSeconds: (Date.now() - t0) / 1000, steps },
+    timings: { totalSeconds: (Date.now() - t0) / 1000, steps, workers: pool ? pool.size : 1 },
     notes,
   };
   return { results, bestDataset: bestDs, bestInputSet: best.inputSet, bestHead: best.head, bestBackbones: best.backbones };
