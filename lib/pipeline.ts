@@ -38,6 +38,8 @@ export interface StudyRunOptions {
   repeats: number;
   quick: boolean;
   seed: number;
+  /** Fold worker threads (StudyConfig.workers); undefined: the study's default. Results do not depend on it. */
+  workers?: number;
   log: (line: string) => void;
 }
 
@@ -70,6 +72,8 @@ export interface PipelineConfig {
   checkpointsDir?: string;
   /** Overrides of the feature configuration (backbones, workers, ...). */
   features?: Partial<FeatureConfig>;
+  /** Worker threads of the study's folds; default StudyConfig's (CPUs, at most 4). Not part of the step key: results are identical. */
+  studyWorkers?: number;
   seed?: number;
   /** Recompute every step even when its key is unchanged. */
   force?: boolean;
@@ -225,6 +229,7 @@ export function trainStudyRunner(overrides: Partial<StudyConfig> = {}, dataRoot?
       thesisTables: thesisTablesDir(dataRoot ?? resolveDataRoot().dir),
       thesisHead: thesisHead ? thesisHeadRunner(opts.quick ? { ...DEFAULT_THESIS_HEAD, maxEpochs: 2, cvFolds: 0, maxRows: 300 } : DEFAULT_THESIS_HEAD) : null,
       checkpointDir: path.join(opts.checkpointsDir, "best"),
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       ...overrides,
     });
     const { results } = await runStudy(fset, config);
@@ -338,7 +343,7 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
     if (cached) {
       results = JSON.parse(fs.readFileSync(resultsPath, "utf8")) as StudyResults;
     } else {
-      results = await study({ tablePath, outDir, checkpointsDir: ckptDir, folds, repeats, quick, seed, log });
+      results = await study({ tablePath, outDir, checkpointsDir: ckptDir, folds, repeats, quick, seed, workers: cfg.studyWorkers, log });
       // The runner writes results.json; make sure it is there and current even if it only returned it.
       if (!fs.existsSync(resultsPath)) await writeJsonAtomic(resultsPath, results);
       const outputs = [resultsPath, ...(results.bestCheckpoint ? [results.bestCheckpoint] : [])];

@@ -19,7 +19,7 @@ export const pipelineCommand: Command = {
     out: { type: "string", description: "report folder: index.html, results.json, pipeline.json", defaultText: "reports/" },
     table: { type: "string", description: "feature table path", defaultText: "datasets/features/covers.csv for the data root's covers" },
     checkpoints: { type: "string", description: "parent folder of the best checkpoint", defaultText: "checkpoints/" },
-    workers: { type: "string", description: "feature extraction worker threads", defaultText: "CPUs, at most 4" },
+    workers: { type: "string", description: "worker threads for feature extraction and for the study's folds", defaultText: "CPUs, at most 4" },
     seed: { type: "string", description: "random seed of the folds and heads", defaultText: String(PIPELINE_DEFAULTS.seed) },
     "thesis-head": { type: "boolean", description: "also train the study's own Flatten head on mixed7 maps (slow: ≈ 30 s/epoch/1000 covers)" },
     force: { type: "boolean", description: "recompute every step even when nothing changed" },
@@ -46,6 +46,7 @@ export const pipelineCommand: Command = {
       force: Boolean(v.force),
       thesisHead: Boolean(v["thesis-head"]),
       features: workers !== undefined ? { workers } : undefined,
+      studyWorkers: workers,
       log: ctx.log,
     });
     if (ctx.json) {

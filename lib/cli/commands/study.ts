@@ -10,13 +10,14 @@ import { readFeatureSet } from "../../features/store";
 import { writeJsonAtomic } from "../../util/fsx";
 import { defaultStudyConfig, runStudy, thesisTablesDir } from "../../train/study";
 import { DEFAULT_HEAD } from "../../train/heads";
+import { defaultFoldWorkers } from "../../train/pool";
 import { thesisHeadRunner, DEFAULT_THESIS_HEAD } from "../../train/thesisHead";
 import { writeReport } from "../../report";
 
 export const studyCommand: Command = {
   name: "study",
   summary: "cross-validate every input set, compare with/without faces, write results.json, the report and the best checkpoint",
-  usage: "covergenre study [--table <csv>] [--out <dir>] [--folds 5] [--repeats 2] [--quick] [--thesis-head] [--json]",
+  usage: "covergenre study [--table <csv>] [--out <dir>] [--folds 5] [--repeats 2] [--workers N] [--quick] [--thesis-head] [--json]",
   options: {
     table: { type: "string", description: "feature table (covergenre features)", defaultText: "datasets/features/covers.csv" },
     out: { type: "string", description: "folder for results.json and index.html", defaultText: "datasets/study" },
@@ -31,6 +32,7 @@ export const studyCommand: Command = {
     "thesis-rows": { type: "string", description: "with --thesis-head: a stratified subset of this many covers with faces (the study had 1016)", defaultText: "all" },
     "thesis-cv": { type: "string", description: "with --thesis-head: CV folds after the single split (0 = none)", defaultText: "3" },
     "no-variants": { type: "boolean", description: "skip the head/backbone variants on all covers" },
+    workers: { type: "string", description: "worker threads for the folds (0 or 1: all in this thread; same numbers either way)", defaultText: `CPUs, at most 4 (here ${defaultFoldWorkers()})` },
     quick: { type: "boolean", description: "reduced protocol for CI (also COVERGENRE_QUICK=1)" },
   },
   async run(ctx) {
@@ -63,6 +65,7 @@ export const studyCommand: Command = {
           )
         : null,
       checkpointDir: path.join(checkpointsDir(), stringOpt(v, "checkpoint") ?? "best"),
+      workers: intOpt(v, "workers", defaultFoldWorkers(), 0, 64),
       log: ctx.log,
     });
     const { results } = await runStudy(fset, config);
@@ -74,7 +77,7 @@ export const studyCommand: Command = {
       ctx.log(`study: the HTML report could not be written: ${(err as Error).message}`);
     }
     if (ctx.json) {
-      ctx.printJson({ results: path.join(out, "results.json"), report, bestCheckpoint: results.bestCheckpoint, answer: results.answer, seconds: results.timings.totalSeconds });
+      ctx.printJson({ results: path.join(out, "results.json"), report, bestCheckpoint: results.bestCheckpoint, answer: results.answer, seconds: results.timings.totalSeconds, workers: results.timings.workers });
       return 0;
     }
     const f = (x: number) => x.toFixed(3);
