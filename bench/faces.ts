@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   //    - at margin 0 and 0.4 with the default scales, for the detection levers (found, retry).
   const D = DEFAULT_FACE_CONFIG;
   const dm = D.margin;
-  const scales = quick ? [...new Set([D.cropScale, D.gearCropScale, D.emotionCropScale])] : [...new Set([0, 1.1, 1.3, 1.5, D.cropScale, D.gearCropScale, D.emotionCropScale])];
+  const scales = quick ? [...new Set([D.cropScale, D.gearCropScale, D.emotionCropScale])] : [...new Set([0, 0.9, 1.0, 1.1, 1.3, 1.5, D.cropScale, D.gearCropScale, D.emotionCropScale])];
   const variantAnalyzer = await loadFaceAnalyzer({ flip: true });
   const run = async (name: string, over: Partial<FaceConfig>): Promise<RawFace[][]> => {
     const raw: RawFace[][] = [];

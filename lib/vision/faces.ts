@@ -73,7 +73,11 @@ export interface FaceConfig {
    * gender cue), age MAE 8.9 (8.4 at 1.3) — chosen on the same 60 crops, so within noise.
    */
   cropScale: number;
-  /** The same for GEAR (race, and age/gender when chosen). Default 1.1 (race measured best near UTKFace's own framing). */
+  /**
+   * The same for GEAR (race, and age/gender when chosen). Default 1.0: the face's own box, as
+   * tight as the UTKFace chips GEAR was trained on. Race on the 60 UTKFace crops: 0.52 at 0.9-1.0,
+   * 0.45 at 1.1, 0.42 at 1.2, 0.32 at 0.8 (bench:faces, flip off).
+   */
   gearCropScale: number;
   /** The same for the emotion model. Default 1.1 (a tight face: 0.49 vs 0.33 at 1.3 on the emotion set). */
   emotionCropScale: number;
@@ -101,7 +105,7 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   retry: true,
   retryMargins: [0, 0.4],
   cropScale: 1.5,
-  gearCropScale: 1.1,
+  gearCropScale: 1.0,
   emotionCropScale: 1.1,
   flip: false,
   ageFrom: "faceres",
@@ -144,8 +148,12 @@ export interface RawFace {
   emotion: number[][] | null;
 }
 
-/** Bump when the post-processing below changes results (part of {@link FaceAnalyzer.version}). */
-const ALGORITHM_REVISION = 4;
+/**
+ * Revision of the face analysis (this file, human.ts, models.ts): bump it when a change alters
+ * results, and record the new output digest in tests/fixtures/revisions.json. Part of the feature
+ * cache key and of {@link FaceAnalyzer.version}. Settings are keyed separately.
+ */
+export const FACES_REVISION = 5;
 
 /** GEAR's 7 age classes (Below20, 21-25, 26-30, 31-40, 41-50, 51-60, Above60) as representative ages. */
 const GEAR_AGE_CENTRES = [15, 23, 28, 35.5, 45.5, 55.5, 65];
@@ -186,13 +194,7 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
   if (!gearJson && (config.ageFrom === "gear" || config.genderFrom === "gear")) {
     throw new Error("the GEAR model is missing (needed for ageFrom/genderFrom = gear): run `covergenre setup`");
   }
-  const human = await loadHuman({ maxDetected: config.maxDetected, minConfidence: config.minConfidence, gear: false, emotion: false });
-  // Only detection + mesh run inside Human; we take each face crop and run the heads ourselves.
-  const face = human.config.face as Record<string, Record<string, unknown>>;
-  face.detector.return = true;
-  face.description.enabled = false;
-  face.emotion.enabled = false;
-  face.gear = { enabled: false };
+  const human = await detectorFor(config);
 
   const models = humanModelsDir();
   const faceres = await loadGraph(path.join(models, "faceres.json"));
@@ -200,7 +202,7 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
   const gear = gearJson ? await loadGraph(gearJson) : null;
 
   const version = [
-    `faces-r${ALGORITHM_REVISION}`,
+    `faces-r${FACES_REVISION}`,
     `human-${packageVersion("@vladmandic/human") ?? "?"}`,
     gear ? "gear" : "nogear",
     `md${config.maxDetected}`,
@@ -245,9 +247,36 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
       faceres.dispose();
       emotion?.dispose();
       gear?.dispose();
-      // Human's own detector/mesh stay loaded in its module cache; nothing of ours remains.
+      // The Human instance (detector + mesh) is shared per setting for the process (see detectorFor).
     },
   };
+}
+
+/**
+ * One Human instance per detector setting, for the life of the process. Human keeps its models in
+ * module-level caches anyway, and each new instance holds a few tensors of its own that no API
+ * releases: creating one per analyzer leaked 2 tensors per `loadFaceAnalyzer` (e.g. per
+ * `covergenre predict` call in a notebook).
+ */
+const detectors = new Map<string, Promise<HumanInstance>>();
+
+function detectorFor(config: FaceConfig): Promise<HumanInstance> {
+  const key = `${config.maxDetected}/${config.minConfidence}`;
+  let human = detectors.get(key);
+  if (!human) {
+    human = loadHuman({ maxDetected: config.maxDetected, minConfidence: config.minConfidence, gear: false, emotion: false }).then((h) => {
+      // Only detection + mesh run inside Human; we take each face crop and run the heads ourselves.
+      const face = h.config.face as Record<string, Record<string, unknown>>;
+      face.detector.return = true;
+      face.description.enabled = false;
+      face.emotion.enabled = false;
+      face.gear = { enabled: false };
+      return h;
+    });
+    human.catch(() => detectors.delete(key));
+    detectors.set(key, human);
+  }
+  return human;
 }
 
 interface Heads {
@@ -373,11 +402,10 @@ async function runHeads(heads: Heads, faces: { faceres: tf.Tensor; gear: tf.Tens
     const r: Record<string, tf.Tensor> = { male: tf.reshape(male, [-1]), age };
     if (desc) r.desc = desc;
     if (heads.gear) {
-      // GEAR: Human's empirical crop (top, left, bottom, right) 0..1 input at 198x198.
-      const batch = views(faces.gear);
-      const n = batch.shape[0];
-      const boxes = Array.from({ length: n }, () => [0.0, 0.1, 0.9, 0.9]);
-      const crop = tf.image.cropAndResize(batch, boxes, Array.from({ length: n }, (_, i) => i), [198, 198]);
+      // GEAR: the square crop itself, 0..1 RGB at 198x198. Human cuts a further "empirical" box
+      // (top 0, left 0.1, bottom 0.9, right 0.9) out of the face first; on the 200x200 UTKFace
+      // chips GEAR was trained on, that box drops race from 0.63 to 0.40 (whole chip vs box).
+      const crop = tf.image.resizeBilinear(views(faces.gear), [198, 198]);
       const [gAge, gGender, gRace] = heads.gear.execute(crop, ["Identity:0", "Identity_1:0", "Identity_2:0"]) as tf.Tensor[];
       r.gearAge = gAge;
       r.gearMale = tf.reshape(tf.slice(gGender, [0, 0], [-1, 1]), [-1]);
