@@ -2,18 +2,21 @@
  * One typed configuration for building the feature table, and the cache keys derived from it.
  *
  * A cache key names everything that could change a stage's output: its settings, the versions of
- * the packages whose models it runs, and the source text of the lib/ modules that compute it. So
- * editing the face code invalidates cached faces but keeps colour and embeddings, and a user never
- * gets stale features after pulling new code.
+ * the packages whose models it runs, and the revision constant of the lib/ modules that compute it
+ * (DECODE_REVISION, COLOUR_REVISION, FACES_REVISION, EMBED_REVISION). So a change to the face code
+ * that alters results recomputes cached faces but keeps colour and embeddings, while editing a
+ * comment or refactoring recomputes nothing. A revision that is not bumped when outputs change is
+ * caught by tests/features/revisions.test.ts, which compares output digests on fixed inputs.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BACKBONES, resolveBackboneSpec } from "../vision/backbone";
-import { DEFAULT_COLOUR_CONFIG, type ColourConfig } from "../vision/colour";
-import { DEFAULT_FACE_CONFIG, type FaceConfig } from "../vision/faces";
-import { DEFAULT_MAX_PIXELS } from "../vision/image";
+import { COLOUR_REVISION, DEFAULT_COLOUR_CONFIG, type ColourConfig } from "../vision/colour";
+import { DEFAULT_FACE_CONFIG, FACES_REVISION, type FaceConfig } from "../vision/faces";
+import { DECODE_REVISION, DEFAULT_MAX_PIXELS } from "../vision/image";
+import { EMBED_REVISION } from "../vision/embed";
 import { findGearModel } from "../vision/models";
 import { packageVersion } from "../util/packages";
 import type { MapDtype } from "./maps";
@@ -76,28 +79,21 @@ function sha(parts: unknown[]): string {
   return createHash("sha1").update(JSON.stringify(parts)).digest("hex").slice(0, 12);
 }
 
-function sources(...files: string[]): string[] {
-  return files.map((f) => {
-    const p = path.join(__dirname, "..", f);
-    return fs.existsSync(p) ? createHash("sha1").update(fs.readFileSync(p)).digest("hex") : `missing:${f}`;
-  });
-}
-
 /** Cache key per stage (a readable prefix plus a hash of everything that changes the output). */
 export function stageKeys(config: FeatureConfig): Record<Stage, string> {
-  const decode = [config.maxPixels, packageVersion("sharp"), ...sources("vision/image.ts")];
+  const decode = [config.maxPixels, packageVersion("sharp"), DECODE_REVISION];
   const keys: Record<Stage, string> = {
-    colour: `colour-${sha([decode, config.colour, sources("vision/colour.ts")])}`,
+    colour: `colour-${sha([decode, config.colour, COLOUR_REVISION])}`,
   };
   if (config.faces) {
     const face = { ...DEFAULT_FACE_CONFIG, ...config.face };
     const gear = findGearModel();
-    keys.faces = `faces-${sha([decode, face, packageVersion("@vladmandic/human"), gear ? path.basename(gear) + fs.statSync(gear).size : null, sources("vision/faces.ts", "vision/human.ts", "vision/models.ts")])}`;
+    keys.faces = `faces-${sha([decode, face, packageVersion("@vladmandic/human"), gear ? path.basename(gear) + fs.statSync(gear).size : null, FACES_REVISION])}`;
   }
   for (const b of config.backbones) {
     const spec = resolveBackboneSpec(b);
     const map = config.maps.includes(b) ? config.mapDtype : "nomap";
-    keys[`emb:${b}`] = `emb-${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${map}-${sha([decode, spec, packageVersion("@tensorflow/tfjs"), packageVersion("nsfwjs"), sources("vision/backbone.ts", "vision/embed.ts", "tf.ts")])}`;
+    keys[`emb:${b}`] = `emb-${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${map}-${sha([decode, spec, packageVersion("@tensorflow/tfjs"), packageVersion("nsfwjs"), EMBED_REVISION])}`;
   }
   return keys;
 }

@@ -25,6 +25,9 @@ export interface ColourConfig {
   seed: number;
 }
 
+/** Revision of the colour features' algorithm (cache key; see DECODE_REVISION in image.ts for the rule). */
+export const COLOUR_REVISION = 1;
+
 export const DEFAULT_COLOUR_CONFIG: ColourConfig = { k: 5, samplePixels: 4096, iterations: 20, seed: 1 };
 
 export interface ColourFeatures {

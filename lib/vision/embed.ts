@@ -9,6 +9,13 @@ import { tf } from "../tf";
 import { loadBackbone, type Backbone } from "./backbone";
 import { resizeImage, type DecodedImage } from "./image";
 
+/**
+ * Revision of the embeddings (this file, backbone.ts, and the tfjs setup in tf.ts): bump it when a
+ * change alters embeddings, and record the new output digest in tests/fixtures/revisions.json.
+ * Part of the feature cache key; backbone specs and package versions are keyed separately.
+ */
+export const EMBED_REVISION = 1;
+
 export interface EmbeddingResult {
   /** Pooled vector per image, per backbone name. */
   pooled: Record<string, Float32Array[]>;

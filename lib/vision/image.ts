@@ -28,6 +28,13 @@ export interface DecodeOptions {
   maxPixels?: number;
 }
 
+/**
+ * Revision of what decoding produces (pixels, orientation, alpha handling). Part of every feature
+ * cache key: bump it when a change alters decoded pixels, and record the new output digest in
+ * tests/fixtures/revisions.json (tests/features/revisions.test.ts fails until both agree).
+ */
+export const DECODE_REVISION = 1;
+
 /** Default for {@link DecodeOptions.maxPixels}. */
 export const DEFAULT_MAX_PIXELS = 50e6;
 
