@@ -24,6 +24,14 @@ export async function extractFeatures(files: string[], ckpt: Checkpoint): Promis
   const needsFaces = ckpt.meta.blocks.includes("face");
   const config = { ...defaultFeatureConfig(), backbones: ckpt.meta.imgBackbones, maps: [], faces: needsFaces, workers: 0 };
   const extractor = await Extractor.create(config);
+  try {
+    return await extractWith(extractor, files, ckpt, needsFaces);
+  } finally {
+    extractor.dispose();
+  }
+}
+
+async function extractWith(extractor: Extractor, files: string[], ckpt: Checkpoint, needsFaces: boolean): Promise<FeatureSet> {
   const stages = ["colour", ...(needsFaces ? ["faces"] : []), ...ckpt.meta.imgBackbones.map((b) => `emb:${b}`)];
   const rows: CoverRow[] = [];
   const dims: Record<string, number> = Object.fromEntries(Object.entries(extractor.shapes()).map(([b, s]) => [b, s.dim]));

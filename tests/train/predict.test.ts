@@ -178,13 +178,10 @@ describe("predict with a checkpoint", () => {
     expect(b[1].error).toMatch(/cannot decode/);
   });
 
-  // KNOWN BUG, not fixed here (lib/ is edited elsewhere): lib/train/predict.ts extractFeatures creates
-  // an Extractor (InceptionV3 + the face models) on every call and never calls extractor.dispose(), so
-  // each call leaves ≈ 470 weight tensors behind (280 inception_v3, ≈ 190 face heads). Disposing it is
-  // not enough: each loadFaceAnalyzer → loadHuman (lib/vision/faces.ts) also leaves 2 tensors that
-  // FaceAnalyzer.dispose() does not release. `test.failing` passes while a leak is there; when both
-  // are fixed jest reports this test, and it should become a plain `test`.
-  test.failing("repeated predictions with a backbone + faces checkpoint leave no tensors behind", async () => {
+  // predict builds an Extractor (InceptionV3 + face heads) per call and must dispose it; the Human
+  // detector is shared per process (created by the first call), so a repeated call adds nothing.
+  test("repeated predictions with a backbone + faces checkpoint leave no tensors behind", async () => {
+    await predictFiles(full, [covers[0]]);
     const before = tf.memory().numTensors;
     await predictFiles(full, [covers[0]]);
     expect(tf.memory().numTensors).toBe(before);
