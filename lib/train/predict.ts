@@ -75,10 +75,14 @@ export async function predictFiles(modelDir: string, files: string[]): Promise<P
   const ds = buildDataset(fset, ok, { genres: ckpt.meta.genres, imgBackbones: ckpt.meta.imgBackbones, population: ckpt.meta.population });
   const { scores, genres } = ok.length ? scoreWithCheckpoint(ckpt, ds, ds.sourceRows.map((_, i) => i)) : { scores: new Float32Array(0), genres: [] };
   const k = ckpt.meta.genres.length;
-  const byRow = new Map(ok.map((r, i) => [r, i]));
+  // Dataset row i is table row ds.sourceRows[i]: a "faces" checkpoint drops faceless covers.
+  const byRow = new Map(ds.sourceRows.map((r, i) => [r, i]));
   return fset.rows.map((row, r) => {
     const i = byRow.get(r);
-    if (i === undefined) return { file: files[r], error: row.error ?? "unknown error" };
+    if (i === undefined) {
+      const error = row.error ?? (ckpt.meta.population === "faces" && row.faces.length === 0 ? "no face found: this model was trained on covers with a face" : "unknown error");
+      return { file: files[r], error };
+    }
     return {
       file: files[r],
       scores: Object.fromEntries(ckpt.meta.genres.map((g, j) => [g, Number(scores[i * k + j].toFixed(4))])),
