@@ -108,6 +108,9 @@ export async function writeTable(tablePath: string, records: Record<string, stri
 
 export function readManifest(tablePath: string): TableManifest {
   const file = sidecarPaths(tablePath).manifest;
+  if (!fs.existsSync(tablePath)) {
+    throw new UserError(`feature table ${tablePath} does not exist: build it with \`covergenre features --out ${tablePath}\``);
+  }
   if (!fs.existsSync(file)) {
     throw new UserError(`feature table ${tablePath} has no ${path.basename(file)} beside it: rebuild it with \`covergenre features --out ${tablePath}\``);
   }

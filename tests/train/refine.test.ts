@@ -420,7 +420,7 @@ describe("covergenre refine on a real (tiny) feature table", () => {
     expect(await main(["refine", "--table", missing, "--out", out], c.out, c.err)).toBe(1);
     const { stdout, stderr } = c.text();
     expect(stdout).toBe("");
-    expect(stderr).toContain(`covergenre refine: feature table ${missing}`);
+    expect(stderr).toContain(`covergenre refine: feature table ${missing} does not exist`);
     expect(stderr).toContain(`covergenre features --out ${missing}`);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(fs.existsSync(out)).toBe(false);
@@ -429,6 +429,9 @@ describe("covergenre refine on a real (tiny) feature table", () => {
   test("a bad --folds is a usage error (exit 2) naming the flag", async () => {
     const c = capture();
     expect(await main(["refine", "--table", table, "--out", path.join(tmp, "refined-bad"), "--folds", "1"], c.out, c.err)).toBe(2);
+    // Checked before the table is read: a missing table does not mask the usage error.
+    const c2 = capture();
+    expect(await main(["refine", "--table", path.join(tmp, "nope.csv"), "--folds", "1"], c2.out, c2.err)).toBe(2);
     expect(c.text().stderr).toMatch(/--folds must be a whole number ≥ 2/);
     expect(fs.existsSync(path.join(tmp, "refined-bad"))).toBe(false);
   });

@@ -22,13 +22,15 @@ export const refineCommand: Command = {
     const v = ctx.values;
     const table = path.resolve(stringOpt(v, "table") ?? defaultFeatureTable());
     const out = path.resolve(stringOpt(v, "out") ?? path.join(datasetsDir(), "refined"));
-    const r = refine(await readFeatureSet(table), {
+    // Options first: a usage error (exit 2) should not wait for, or be masked by, reading the table.
+    const config = {
       ...DEFAULT_REFINE,
       folds: intOpt(v, "folds", 5, 2, 50),
       repeats: intOpt(v, "repeats", 2, 1, 50),
       seed: intOpt(v, "seed", 42, 0),
       ...(stringOpt(v, "genres") ? { genres: stringOpt(v, "genres")!.split(",").map((s) => s.trim()) } : {}),
-    });
+    };
+    const r = refine(await readFeatureSet(table), config);
     const files = await writeRefined(out, r);
     const summary = { out, genres: r.genres, droppedGenres: r.droppedGenres, droppedRows: r.droppedRows, faces: r.faces.n, all: r.all.n, files };
     if (ctx.json) ctx.printJson(summary);
