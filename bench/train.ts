@@ -1,16 +1,23 @@
 /**
  * `npm run bench:train`: (1) the study's Flatten head, one epoch on cached mixed7 maps vs the same
  * epoch recomputing the backbone for every batch (the ratio is why features are cached), and (2) the
- * whole pooled-feature protocol's wall time (all input sets, k folds × r repeats).
+ * pooled-feature protocol's wall time (every input set of both populations, k folds × r repeats, no
+ * variants), run twice on the same covers: every fold in this thread (the sequential path) and on
+ * `--workers` fold worker threads (lib/train/pool.ts), side by side, with a check that both runs'
+ * numbers are identical.
  *
- * (2) runs on the real feature table when one is given (--table, default datasets/features/covers.csv
- * if present); otherwise on a synthetic table of the same shape as the shared set (3,763 covers,
+ * (2) uses a subset of the real feature table when there is one (--table, default
+ * datasets/features/covers.csv if present) — by default 1,000 covers spread over the table and one
+ * repeat, so the pair of runs takes about two minutes; `--subset 0 --repeats 2` times the whole
+ * study's protocol. Without a table it uses a synthetic table of the shared set's shape (3,763 covers,
  * mobilenet_v1 1024-d + inception_v3 768-d, ~35 % with faces), which times the protocol honestly
  * (cost depends on shapes, not values) and says so.
  *
- * Options: --sample N (covers for part 1, default 64), --table <csv>, --folds 5 --repeats 2, --skip-study.
+ * Options: --sample N (covers for part 1, default 64), --table <csv>, --subset N (default 1000; 0 =
+ * all), --folds 5 --repeats 1, --workers 2, --skip-head, --skip-study.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { initTf, tf, tfStatus } from "../lib/tf";
@@ -18,6 +25,7 @@ import { loadBackbone } from "../lib/vision/backbone";
 import { decodeImage, resizeImage } from "../lib/vision/image";
 import { buildThesisModel, DEFAULT_THESIS_HEAD } from "../lib/train/thesisHead";
 import { defaultStudyConfig, runStudy } from "../lib/train/study";
+import type { StudyResults } from "../lib/train/results";
 import { readFeatureSet, type FeatureSet, type CoverRow } from "../lib/features/store";
 import { resolveDataRoot, datasetsDir } from "../lib/paths";
 import { makeRng } from "../lib/train/rng";
@@ -28,6 +36,8 @@ const { values } = parseArgs({
     table: { type: "string" },
     folds: { type: "string" },
     repeats: { type: "string" },
+    subset: { type: "string" },
+    workers: { type: "string" },
     "skip-study": { type: "boolean" },
     "skip-head": { type: "boolean" },
   },
@@ -115,25 +125,56 @@ function syntheticSharedShape(n = 3763): FeatureSet {
   return { tablePath: "(synthetic, shape of the shared 3,763 covers)", coversDir: "/", rows, embeddings: { mobilenet_v1: emb(1024), inception_v3: emb(768) } };
 }
 
+/** `n` rows spread evenly over the table (the shared labels.csv lists covers genre by genre). */
+function subsetFeatureSet(fset: FeatureSet, n: number): FeatureSet {
+  if (n <= 0 || n >= fset.rows.length) return fset;
+  const pick = Array.from({ length: n }, (_, i) => Math.floor((i * fset.rows.length) / n));
+  const embeddings: FeatureSet["embeddings"] = {};
+  for (const [name, e] of Object.entries(fset.embeddings)) {
+    const data = new Float32Array(n * e.dim);
+    pick.forEach((r, i) => data.set(e.data.subarray(r * e.dim, (r + 1) * e.dim), i * e.dim));
+    embeddings[name] = { dim: e.dim, data };
+  }
+  return { ...fset, rows: pick.map((r) => fset.rows[r]), embeddings };
+}
+
+/** results.json without clock times, for the identity check. */
+function numbers(r: StudyResults): string {
+  return JSON.stringify(r, (key, value) => (key === "seconds" || key === "createdAt" || key === "timings" ? undefined : value));
+}
+
 async function studyBench(): Promise<void> {
   const table = values.table ?? path.join(datasetsDir(), "features", "covers.csv");
   const real = fs.existsSync(table);
-  const fset = real ? await readFeatureSet(table) : syntheticSharedShape();
+  const subset = Number(values.subset ?? 1000);
+  const full = real ? await readFeatureSet(table) : syntheticSharedShape();
+  const fset = subsetFeatureSet(full, subset);
   const folds = Number(values.folds ?? 5);
-  const repeats = Number(values.repeats ?? 2);
-  const t0 = performance.now();
-  const { results } = await runStudy(fset, defaultStudyConfig({ folds, repeats, variants: false, thesisTables: null, log: () => undefined }));
-  const s = (performance.now() - t0) / 1000;
-  console.log(`\n## Whole pooled-feature protocol (${real ? `real table ${table}` : "SYNTHETIC table of the shared set's shape"})`);
-  console.log(`${results.dataset.rows} covers (${results.dataset.facesRows} with faces), ${Object.keys(results.inputSets).length} + ${Object.keys(results.allCovers).length} input sets, ${folds} folds × ${repeats} repeats, head ${results.protocol.head.name}`);
-  for (const [k, v] of Object.entries(results.timings.steps)) console.log(`  ${k.padEnd(18)} ${v.toFixed(1)} s`);
-  console.log(`total                      ${s.toFixed(1)} s (${(s / 60).toFixed(1)} min; goal ≤ 15 min)`);
+  const repeats = Number(values.repeats ?? 1);
+  const workers = Number(values.workers ?? 2);
+  const runs: { label: string; workers: number; seconds: number; results: StudyResults; load: number }[] = [];
+  for (const [label, w] of [["sequential", 1], [`${workers} workers`, workers]] as const) {
+    const t0 = performance.now();
+    const { results } = await runStudy(fset, defaultStudyConfig({ folds, repeats, variants: false, thesisTables: null, workers: w, log: () => undefined }));
+    runs.push({ label, workers: results.timings.workers ?? 1, seconds: (performance.now() - t0) / 1000, results, load: os.loadavg()[0] });
+  }
+  const [seq, par] = runs;
+  console.log(`\n## Pooled-feature protocol, sequential vs ${workers} fold workers (${real ? `real table ${table}` : "SYNTHETIC table of the shared set's shape"})`);
+  console.log(`${seq.results.dataset.rows} covers${fset !== full ? ` (from a subset of ${fset.rows.length} of ${full.rows.length} table rows)` : ""}, ${seq.results.dataset.facesRows} with faces; ${Object.keys(seq.results.inputSets).length} + ${Object.keys(seq.results.allCovers).length} input sets, ${folds} folds × ${repeats} repeat(s), head ${seq.results.protocol.head.name}, no variants`);
+  const steps = [...new Set([...Object.keys(seq.results.timings.steps), ...Object.keys(par.results.timings.steps)])];
+  console.log(`${"".padEnd(20)} ${seq.label.padStart(12)} ${par.label.padStart(12)}`);
+  for (const k of steps) console.log(`  ${k.padEnd(18)} ${((seq.results.timings.steps[k] ?? 0).toFixed(1) + " s").padStart(12)} ${((par.results.timings.steps[k] ?? 0).toFixed(1) + " s").padStart(12)}`);
+  console.log(`${"total".padEnd(20)} ${(seq.seconds.toFixed(1) + " s").padStart(12)} ${(par.seconds.toFixed(1) + " s").padStart(12)}   speed-up ${(seq.seconds / par.seconds).toFixed(2)}x on ${par.workers} thread(s)`);
+  console.log(`${"load average after".padEnd(20)} ${seq.load.toFixed(1).padStart(12)} ${par.load.toFixed(1).padStart(12)}`);
+  const same = numbers(seq.results) === numbers(par.results);
+  console.log(`results identical (every number in results.json but the clock times): ${same ? "yes" : "NO"}`);
+  if (!same) process.exitCode = 1;
 }
 
 (async () => {
   await initTf();
   const st = await tfStatus();
-  console.log(`# bench:train — backend ${st.backend} (SIMD ${st.simd}, matmul fix ${st.matmulFix}), tfjs ${st.tfjsVersion}, load average ${require("node:os").loadavg()[0].toFixed(1)} on ${require("node:os").cpus().length} cores`);
+  console.log(`# bench:train — backend ${st.backend} (SIMD ${st.simd}, matmul fix ${st.matmulFix}), tfjs ${st.tfjsVersion}, load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
   if (!values["skip-head"]) await headBench(Number(values.sample ?? 64));
   if (!values["skip-study"]) await studyBench();
 })().catch((err) => {
