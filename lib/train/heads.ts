@@ -109,6 +109,11 @@ export function fitPooledHead(x: Float32Array, n: number, d: number, y: Uint8Arr
   const beta1 = 0.9;
   const beta2 = 0.999;
   let step = 0;
+  // One batch buffer per fit, not one per step: a fresh 256 × 1,792 Float32Array every step (≈ 1 GB
+  // per fit) kept V8's garbage collector busy on a second core — which fold workers need for
+  // themselves. Safe to reuse: the tensor made from it is disposed at the end of its step.
+  const xBuf = new Float32Array(Math.min(n, cfg.batchSize) * d);
+  const yBuf = new Float32Array(Math.min(n, cfg.batchSize) * k);
   try {
     const epochs = Math.max(cfg.epochs, Math.ceil(cfg.minSteps / Math.ceil(n / cfg.batchSize)));
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -122,8 +127,8 @@ export function fitPooledHead(x: Float32Array, n: number, d: number, y: Uint8Arr
         const lr = (cfg.learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
         const lossValue = tf.tidy(() => {
           // Batches are cut in JS (a row copy is cheaper than tf.gather on wasm).
-          const xa = new Float32Array(batchIdx.length * d);
-          const ya = new Float32Array(batchIdx.length * k);
+          const xa = xBuf.subarray(0, batchIdx.length * d);
+          const ya = yBuf.subarray(0, batchIdx.length * k);
           batchIdx.forEach((r, i) => {
             xa.set(x.subarray(r * d, (r + 1) * d), i * d);
             for (let j = 0; j < k; j++) ya[i * k + j] = y[r * k + j];
