@@ -10,8 +10,7 @@ import { UserError } from "../util/errors";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx";
 import { applyScaler, blockColumns, fitScaler, parseInputSet, take, takeLabels, type BlockName, type LabelledDataset, type Scaler } from "./dataset";
 import { fitPooledHead, predictPooledHead, headName, type FitLog, type HeadWeights, type PooledHeadConfig } from "./heads";
-import { stratifiedHoldout } from "./stratify";
-import { tuneThresholds } from "./thresholds";
+import { DEFAULT_CV, pooledScorer, tuneOnTrainingRows } from "./cv";
 import type { LearningCurve, MetricSet } from "./results";
 
 export const CHECKPOINT_FORMAT = "covergenre-pooled-head";
@@ -45,18 +44,13 @@ export interface Checkpoint {
 }
 
 /**
- * Train the final head on every row of `ds`: thresholds from a stratified 20 % hold-out (as inside
- * CV folds), then the head refitted on all rows with a scaler fitted on all rows.
+ * Train the final head on every row of `ds`: thresholds from an inner cross-validation (as inside
+ * CV folds, {@link tuneOnTrainingRows}), then the head refitted on all rows with a scaler fitted on all rows.
  */
 export function trainFinalHead(ds: LabelledDataset, inputSet: string, head: PooledHeadConfig, seed: number): { weights: HeadWeights; scaler: Scaler; thresholds: number[]; curve: LearningCurve } {
   const blocks = parseInputSet(inputSet);
   const rows = Array.from({ length: ds.n }, (_, i) => i);
-  const inner = stratifiedHoldout({ y: ds.y, n: ds.n, k: ds.k }, 0.2, seed);
-  const tr = take(ds, blocks, inner.train);
-  const va = take(ds, blocks, inner.test);
-  const s1 = fitScaler(tr.x, tr.n, tr.d);
-  const w1 = fitPooledHead(applyScaler(tr.x, tr.n, tr.d, s1), tr.n, tr.d, tr.y, ds.k, { ...head, seed });
-  const thresholds = tuneThresholds(takeLabels(ds, inner.test), predictPooledHead(w1, applyScaler(va.x, va.n, va.d, s1), va.n), va.n, ds.k);
+  const thresholds = tuneOnTrainingRows(ds, rows, pooledScorer(blocks, head), DEFAULT_CV, seed);
   const all = take(ds, blocks, rows);
   const scaler = fitScaler(all.x, all.n, all.d);
   const log: FitLog[] = [];

@@ -2,15 +2,15 @@
  * Cross-validation of one input set on one population, with thresholds tuned inside each training
  * fold, and the aggregation of fold metrics into the results.json shape.
  *
- * Inside a fold: the training rows are split once more (stratified, 80/20); a head fitted on the
- * 80 % scores the 20 %, and each genre's F1-best threshold on those scores is kept. Then the head is
- * refitted on the whole training fold and applied to the test fold with those thresholds. Test rows
- * never influence scaling, weights or thresholds.
+ * Inside a fold: the training rows are cross-validated once more (stratified, 2 folds by default);
+ * each genre's F1-best threshold on those out-of-fold scores is kept. Then the head is refitted on
+ * the whole training fold and applied to the test fold with those thresholds. Test rows never
+ * influence scaling, weights or thresholds.
  */
 import type { Estimate, GenreMetrics, MetricSet, PrCurve } from "./results";
 import { applyScaler, fitScaler, take, takeLabels, type BlockName, type LabelledDataset } from "./dataset";
 import type { Fold } from "./stratify";
-import { stratifiedHoldout } from "./stratify";
+import { repeatedStratifiedFolds, stratifiedHoldout } from "./stratify";
 import { fitPooledHead, predictPooledHead, type PooledHeadConfig } from "./heads";
 import { applyThresholds, evaluate, prCurve, SCALAR_METRICS, type PointMetrics } from "./metrics";
 import { tuneThresholds } from "./thresholds";
@@ -82,7 +82,14 @@ export const priorScorer: Scorer = (ds, train, test) => {
 
 /** The part of {@link CvOptions} one fold needs (what is sent to a worker with each fold). */
 export interface FoldOptions {
-  /** Share of the training fold held out to tune thresholds. */
+  /**
+   * Folds of the inner cross-validation whose out-of-fold scores tune the thresholds. Default 2:
+   * every training row then votes on its genre's threshold, not just a 20 % hold-out, for the same
+   * cost (two heads on half the rows ≈ one on 80 %). Measured on the 3,763 covers (img, 5 × 2
+   * folds): micro-F1 0.432 → 0.438. 0 or 1 falls back to the hold-out of `innerFraction`.
+   */
+  innerFolds: number;
+  /** Share of the training fold held out to tune thresholds when `innerFolds` < 2. */
   innerFraction: number;
   /** "tuned": F1-best per genre inside the training fold; a number: that fixed threshold (the study's 0.5; predict-all). */
   thresholds: "tuned" | number;
@@ -97,7 +104,29 @@ export interface CvOptions extends FoldOptions {
   label?: string;
 }
 
-export const DEFAULT_CV: CvOptions = { innerFraction: 0.2, thresholds: "tuned", seed: 7 };
+export const DEFAULT_CV: CvOptions = { innerFolds: 2, innerFraction: 0.2, thresholds: "tuned", seed: 7 };
+
+/**
+ * Per-genre thresholds for a head trained on `train`, from scores of training rows only: the
+ * out-of-fold scores of an inner stratified `opts.innerFolds`-fold CV, or of a hold-out of
+ * `opts.innerFraction` when innerFolds < 2. Test rows never take part.
+ */
+export function tuneOnTrainingRows(ds: LabelledDataset, train: number[], scorer: Scorer, opts: Pick<FoldOptions, "innerFolds" | "innerFraction">, seed: number): number[] {
+  const k = ds.k;
+  const labels = { y: takeLabels(ds, train), n: train.length, k };
+  if (opts.innerFolds >= 2) {
+    const oof = new Float32Array(train.length * k);
+    for (const inner of repeatedStratifiedFolds(labels, opts.innerFolds, 1, seed)) {
+      const scores = scorer(ds, inner.train.map((i) => train[i]), inner.test.map((i) => train[i]), seed);
+      inner.test.forEach((r, i) => oof.set(scores.subarray(i * k, (i + 1) * k), r * k));
+    }
+    return tuneThresholds(labels.y, oof, train.length, k);
+  }
+  const inner = stratifiedHoldout(labels, opts.innerFraction, seed);
+  const innerVal = inner.test.map((i) => train[i]);
+  const valScores = scorer(ds, inner.train.map((i) => train[i]), innerVal, seed);
+  return tuneThresholds(takeLabels(ds, innerVal), valScores, innerVal.length, k);
+}
 
 /**
  * Runs whole folds somewhere else (lib/train/pool.ts: worker threads). Must return exactly what
@@ -118,11 +147,7 @@ export function runFold(ds: LabelledDataset, fold: Fold, scorer: Scorer, opts: F
   const seed = opts.seed + 1000 * fold.repeat + fold.fold;
   let thresholds: number[];
   if (opts.thresholds === "tuned") {
-    const inner = stratifiedHoldout({ y: takeLabels(ds, fold.train), n: fold.train.length, k }, opts.innerFraction, seed);
-    const innerTrain = inner.train.map((i) => fold.train[i]);
-    const innerVal = inner.test.map((i) => fold.train[i]);
-    const valScores = scorer(ds, innerTrain, innerVal, seed);
-    thresholds = tuneThresholds(takeLabels(ds, innerVal), valScores, innerVal.length, k);
+    thresholds = tuneOnTrainingRows(ds, fold.train, scorer, opts, seed);
   } else {
     thresholds = new Array(k).fill(opts.thresholds);
   }
@@ -189,7 +214,7 @@ export async function crossValidateAsync(ds: LabelledDataset, folds: Fold[], sco
   if (!runner || !spec) return crossValidate(ds, folds, scorer, opts);
   const started = Date.now();
   const cancel = new AbortController();
-  const foldOpts: FoldOptions = { innerFraction: opts.innerFraction, thresholds: opts.thresholds, seed: opts.seed };
+  const foldOpts: FoldOptions = { innerFolds: opts.innerFolds, innerFraction: opts.innerFraction, thresholds: opts.thresholds, seed: opts.seed };
   let done = 0;
   const outcomes = await Promise.all(
     folds.map((fold) =>

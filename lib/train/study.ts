@@ -16,7 +16,7 @@ import { Progress } from "../util/progress";
 import type { BaselineResults, Comparison, DatasetInfo, ExamplePrediction, InputSetResult, LearningCurve, MetricSet, StudyResults, ThesisHeadResult } from "./results";
 import { buildDataset, parseInputSet, usableRows, type LabelledDataset } from "./dataset";
 import { repeatedStratifiedFolds, stratifiedHoldout, type Fold } from "./stratify";
-import { aggregate, crossValidate, crossValidateAsync, pooledScorer, predictAllScorer, priorScorer, prCurves, singleSplitMetrics, testTrainRatio, type CvOutcome, type FoldRunner, type Scorer } from "./cv";
+import { DEFAULT_CV, aggregate, crossValidate, crossValidateAsync, pooledScorer, predictAllScorer, priorScorer, prCurves, singleSplitMetrics, testTrainRatio, type CvOutcome, type FoldRunner, type Scorer } from "./cv";
 import { DEFAULT_HEAD, headName, type PooledHeadConfig } from "./heads";
 import { answerFrom, compareInputSets, type ComparisonRequest } from "./compare";
 import { readThesisTables } from "./thesisTables";
@@ -103,8 +103,8 @@ export function keptGenres(fs: FeatureSet, rows: number[], genres: string[], min
 function baselines(ds: LabelledDataset, folds: Fold[], seed: number): BaselineResults {
   // Predict-all needs no threshold; the prior's (constant) scores get thresholds tuned like the models.
   return {
-    predictAll: aggregate(crossValidate(ds, folds, predictAllScorer, { innerFraction: 0.2, thresholds: 0.5, seed }), ds.genres),
-    prior: aggregate(crossValidate(ds, folds, priorScorer, { innerFraction: 0.2, thresholds: "tuned", seed }), ds.genres),
+    predictAll: aggregate(crossValidate(ds, folds, predictAllScorer, { ...DEFAULT_CV, thresholds: 0.5, seed }), ds.genres),
+    prior: aggregate(crossValidate(ds, folds, priorScorer, { ...DEFAULT_CV, seed }), ds.genres),
   };
 }
 
@@ -129,7 +129,7 @@ export async function runInputSet(ds: LabelledDataset, folds: Fold[], name: stri
     ds,
     folds,
     pooledScorer(blocks, head),
-    { innerFraction: 0.2, thresholds: "tuned", seed: run.seed, label: run.label ?? `input set ${name}`, onFold: () => progress?.tick(name) },
+    { ...DEFAULT_CV, seed: run.seed, label: run.label ?? `input set ${name}`, onFold: () => progress?.tick(name) },
     run.pool,
   );
   const dims = blocks.reduce((a, b) => a + (ds.blocks[b]?.dim ?? 0), 0);
@@ -428,7 +428,7 @@ export async function runThesisTables(dir: string, config: StudyConfig): Promise
   const thresholds = tuneThresholds(takeLabels(ds, innerVal), scorer(ds, innerTrain, innerVal, config.seed), innerVal.length, ds.k);
   const singleSplitTuned = singleSplitMetrics(yTest, scores, split.test.length, ds.genres, thresholds, boot);
   const folds = repeatedStratifiedFolds({ y: ds.y, n: ds.n, k: ds.k }, config.folds, config.repeats, config.seed);
-  const cv = aggregate(crossValidate(ds, folds, scorer, { innerFraction: 0.2, thresholds: "tuned", seed: config.seed }), ds.genres);
+  const cv = aggregate(crossValidate(ds, folds, scorer, { ...DEFAULT_CV, seed: config.seed }), ds.genres);
   return {
     source: path.resolve(dir),
     rows: ds.n,

@@ -1,7 +1,8 @@
 import { initTf, tf } from "../../lib/tf";
-import { buildDataset, take, usableRows, parseInputSet, fitScaler, applyScaler } from "../../lib/train/dataset";
+import { buildDataset, take, takeLabels, usableRows, parseInputSet, fitScaler, applyScaler } from "../../lib/train/dataset";
+import { tuneThresholds } from "../../lib/train/thresholds";
 import { repeatedStratifiedFolds } from "../../lib/train/stratify";
-import { aggregate, crossValidate, pooledScorer, predictAllScorer, priorScorer, prCurves } from "../../lib/train/cv";
+import { aggregate, crossValidate, pooledScorer, predictAllScorer, priorScorer, prCurves, tuneOnTrainingRows } from "../../lib/train/cv";
 import { DEFAULT_HEAD } from "../../lib/train/heads";
 import { syntheticFeatureSet, SYN_GENRES } from "./synthetic";
 
@@ -72,5 +73,58 @@ describe("cross-validation", () => {
     expect(img.microF1.perFold).toHaveLength(3);
     expect(Object.keys(img.perGenre)).toEqual(SYN_GENRES);
     expect(prCurves(ds, crossValidate(ds, folds, predictAllScorer).oof).Rock.precision.length).toBeGreaterThan(0);
+  });
+});
+
+describe("thresholds from training rows only", () => {
+  const fs = syntheticFeatureSet(150, 5);
+  const { rows } = usableRows(fs, SYN_GENRES);
+  const ds = buildDataset(fs, rows, { genres: SYN_GENRES, imgBackbones: ["mobilenet_v1"], population: "all" });
+  const folds = repeatedStratifiedFolds({ y: ds.y, n: ds.n, k: ds.k }, 3, 1, 1);
+
+  /** A scorer that records which rows it trained and scored on (scores: a fixed function of the row). */
+  function spyScorer() {
+    const calls: { train: number[]; test: number[] }[] = [];
+    const scorer = (d: typeof ds, train: number[], test: number[]) => {
+      calls.push({ train: [...train], test: [...test] });
+      const out = new Float32Array(test.length * d.k);
+      test.forEach((r, i) => {
+        for (let j = 0; j < d.k; j++) out[i * d.k + j] = ((r * 7 + j * 3) % 10) / 10;
+      });
+      return out;
+    };
+    return { scorer, calls };
+  }
+
+  test("inner 2-fold CV: every training row is scored exactly once out of fold; no test row is ever seen", () => {
+    const fold = folds[0];
+    const { scorer, calls } = spyScorer();
+    const t = tuneOnTrainingRows(ds, fold.train, scorer, { innerFolds: 2, innerFraction: 0.2 }, 3);
+    expect(t).toHaveLength(ds.k);
+    expect(calls).toHaveLength(2);
+    const scored = calls.flatMap((c) => c.test).sort((a, b) => a - b);
+    expect(scored).toEqual([...fold.train].sort((a, b) => a - b));
+    const test = new Set(fold.test);
+    for (const c of calls) {
+      expect(c.train.some((r) => test.has(r))).toBe(false);
+      expect(c.train.some((r) => c.test.includes(r))).toBe(false);
+    }
+  });
+
+  test("innerFolds < 2 falls back to one hold-out of innerFraction", () => {
+    const fold = folds[1];
+    const { scorer, calls } = spyScorer();
+    tuneOnTrainingRows(ds, fold.train, scorer, { innerFolds: 0, innerFraction: 0.25 }, 3);
+    expect(calls).toHaveLength(1);
+    expect(Math.abs(calls[0].test.length - 0.25 * fold.train.length)).toBeLessThanOrEqual(3);
+  });
+
+  test("the tuned thresholds are the F1-best ones for those out-of-fold scores", () => {
+    const fold = folds[2];
+    const { scorer } = spyScorer();
+    const t = tuneOnTrainingRows(ds, fold.train, scorer, { innerFolds: 2, innerFraction: 0.2 }, 3);
+    const scores = scorer(ds, [], fold.train);
+    const y = takeLabels(ds, fold.train);
+    expect(t).toEqual(tuneThresholds(y, scores, fold.train.length, ds.k));
   });
 });

@@ -52,7 +52,7 @@ test("the default is one worker per CPU, at most 4 (1 CPU: no pool)", () => {
 });
 
 test("folds on 2 workers are bit-identical to the sequential path, count progress, and leak no tensors", async () => {
-  const opts = { innerFraction: 0.2, thresholds: "tuned" as const, seed: 42 };
+  const opts = { innerFolds: 2, innerFraction: 0.2, thresholds: "tuned" as const, seed: 42 };
   const scorer = pooledScorer(["img", "face"], HEAD);
   const seq = crossValidate(ds, folds, scorer, opts);
   const ticks: number[] = [];
@@ -86,17 +86,17 @@ test("an error inside a worker names the input set and the fold; the pool keeps 
   await expect(runInputSet(noFace, folds, "img+face", { head: HEAD, backbones: [], seed: 1, label: "input set img+face on all covers" })).rejects.toThrow(
     /^input set img\+face on all covers, fold 1 of 3, repeat 1 of 2: the dataset has no "face" block$/,
   );
-  const again = await crossValidateAsync(ds, folds.slice(0, 2), pooledScorer(["clr"], HEAD), { innerFraction: 0.2, thresholds: "tuned", seed: 3 }, pool);
+  const again = await crossValidateAsync(ds, folds.slice(0, 2), pooledScorer(["clr"], HEAD), { innerFolds: 2, innerFraction: 0.2, thresholds: "tuned", seed: 3 }, pool);
   expect(again.folds).toHaveLength(2);
 }, HANG);
 
 test("a stopped pool rejects its pending folds with the reason, naming the fold", async () => {
   const p2 = await startFoldPool(2);
-  const run = crossValidateAsync(ds, folds, pooledScorer(["img"], HEAD), { innerFraction: 0.2, thresholds: "tuned", seed: 9, label: "input set img" }, p2);
+  const run = crossValidateAsync(ds, folds, pooledScorer(["img"], HEAD), { innerFolds: 2, innerFraction: 0.2, thresholds: "tuned", seed: 9, label: "input set img" }, p2);
   const rejected = expect(run).rejects.toThrow(/^input set img, fold \d of 3, repeat \d of 2: interrupted \(Ctrl-C\)$/);
   await p2.terminate(new Error("interrupted (Ctrl-C)"));
   await rejected;
-  await expect(p2.runFold(ds, folds[0], pooledScorer(["img"], HEAD).spec!, { innerFraction: 0.2, thresholds: "tuned", seed: 9 })).rejects.toThrow(/interrupted/);
+  await expect(p2.runFold(ds, folds[0], pooledScorer(["img"], HEAD).spec!, { innerFolds: 2, innerFraction: 0.2, thresholds: "tuned", seed: 9 })).rejects.toThrow(/interrupted/);
 }, HANG);
 
 /** results.json without what legitimately differs between two runs (clock times). */
