@@ -28,7 +28,7 @@ import { defaultStudyConfig, runStudy } from "../lib/train/study";
 import type { StudyResults } from "../lib/train/results";
 import { readFeatureSet, type FeatureSet, type CoverRow } from "../lib/features/store";
 import { resolveDataRoot, datasetsDir } from "../lib/paths";
-import { makeRng } from "../lib/train/rng";
+import { makeRng } from "../lib/util/rng";
 
 const { values } = parseArgs({
   options: {

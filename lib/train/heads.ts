@@ -9,7 +9,7 @@
  * per-genre thresholds tuned afterwards turn scores into decisions anyway.
  */
 import { tf } from "../tf";
-import { makeRng, permutation } from "./rng";
+import { makeRng, permutation } from "../util/rng";
 
 export interface PooledHeadConfig {
   /** Hidden units; 0 = logistic regression (linear). */

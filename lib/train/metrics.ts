@@ -6,7 +6,7 @@
  * All functions take row-major matrices: `y[i * k + j]` (0/1), `scores[i * k + j]` in [0, 1] and
  * `pred[i * k + j]` (0/1).
  */
-import { makeRng } from "./rng";
+import { makeRng } from "../util/rng";
 
 export interface PointMetrics {
   microF1: number;

@@ -9,7 +9,7 @@
  * Folds are lists of row indices into one dataset object, so a row can never be separated from its
  * label (the study's later notebook shuffled X and y with different seeds).
  */
-import { makeRng, shuffleInPlace } from "./rng";
+import { makeRng, shuffleInPlace } from "../util/rng";
 
 /** Row-major 0/1 label matrix: `y[i * k + j]` is 1 when row i has genre j. */
 export interface LabelMatrix {

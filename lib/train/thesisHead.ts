@@ -18,7 +18,7 @@ import { bootstrapIntervals } from "./metrics";
 import { aggregate, singleSplitMetrics, type CvOutcome, type FoldOutcome } from "./cv";
 import { tuneThresholds } from "./thresholds";
 import { applyThresholds, evaluate } from "./metrics";
-import { makeRng, permutation } from "./rng";
+import { makeRng, permutation } from "../util/rng";
 
 export interface ThesisHeadConfig {
   maxEpochs: number;

@@ -10,6 +10,7 @@
  * what a viewer calls "the colour of the cover" for a mostly-flat design.
  */
 import type { DecodedImage } from "./image";
+import { makeRng } from "../util/rng";
 
 export type RGB = [number, number, number];
 
@@ -101,17 +102,6 @@ export function samplePixels(img: DecodedImage, max: number): Float64Array {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32): k-means must not depend on Math.random. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface KMeansResult {
   centres: RGB[];
@@ -123,7 +113,7 @@ export interface KMeansResult {
 export function kmeans(points: Float64Array, k: number, iterations: number, seed: number): KMeansResult {
   const n = points.length / 3;
   if (n === 0) return { centres: [], sizes: [] };
-  const rand = rng(seed);
+  const rand = makeRng(seed); // k-means must not depend on Math.random
   const centres: number[][] = [];
   const d2 = new Float64Array(n).fill(Infinity);
   let first = Math.floor(rand() * n);

@@ -2,7 +2,7 @@ import { iterativeStratification, labelDistributionScore, randomFolds, repeatedS
 import { applyThresholds, evaluate, lrap, prCurve, rocAuc, bootstrapIntervals } from "../../lib/train/metrics";
 import { bestF1Threshold, tuneThresholds } from "../../lib/train/thresholds";
 import { correctedResampledTTest, holm, studentTCdf, studentTQuantile } from "../../lib/train/stats";
-import { makeRng } from "../../lib/train/rng";
+import { makeRng } from "../../lib/util/rng";
 
 /** Synthetic multi-label data with skewed genre frequencies (like covers: a few common, some rare). */
 function syntheticLabels(n: number, seed: number, probs = [0.45, 0.3, 0.15, 0.07, 0.03]): LabelMatrix {

@@ -1,6 +1,6 @@
 /** A synthetic FeatureSet whose embeddings carry genre signal and whose faces carry none (tests only). */
 import type { FeatureSet, CoverRow } from "../../lib/features/store";
-import { makeRng } from "../../lib/train/rng";
+import { makeRng } from "../../lib/util/rng";
 
 export const SYN_GENRES = ["Electronic", "Folk, World, & Country", "Hip Hop", "Pop", "Rock"];
 
