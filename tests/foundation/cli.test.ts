@@ -1,30 +1,10 @@
-import { execFile } from "node:child_process";
-import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { main, mainHelp } from "../../lib/cli/main";
 import { intOpt, choiceOpt, type Command } from "../../lib/cli/framework";
 import { UsageError } from "../../lib/util/errors";
-import { PROJECT_ROOT } from "../../lib/paths";
+import { capture, runBin } from "../helpers/cli";
 
-const BIN = path.join(PROJECT_ROOT, "bin", "covergenre.js");
 
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = "";
-  let e = "";
-  out.on("data", (d) => (o += d));
-  err.on("data", (d) => (e += d));
-  return { out, err, text: () => ({ stdout: o, stderr: e }) };
-}
 
-function runBin(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: PROJECT_ROOT }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const echo: Command = {
   name: "echo",

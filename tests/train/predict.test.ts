@@ -5,16 +5,13 @@
  * from the pipeline's synthetic crawl. Checks the output's shape, scores and stored thresholds,
  * bad files, determinism, agreement with the feature table's own path, tensors, and the CLI.
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { main } from "../../lib/cli/main";
 import { buildFeatureTable } from "../../lib/features/build";
 import { defaultFeatureConfig } from "../../lib/features/config";
 import { readFeatureSet, type FeatureSet } from "../../lib/features/store";
-import { PROJECT_ROOT } from "../../lib/paths";
 import { initTf, tf } from "../../lib/tf";
 import { buildMeta, loadCheckpoint, saveCheckpoint, scoreWithCheckpoint, trainFinalHead, type CheckpointMeta } from "../../lib/train/checkpoint";
 import { buildDataset, usableRows } from "../../lib/train/dataset";
@@ -22,8 +19,8 @@ import { DEFAULT_HEAD } from "../../lib/train/heads";
 import { predictFiles, type Prediction } from "../../lib/train/predict";
 import { makeSyntheticCrawl } from "../pipeline/fixture";
 import { syntheticFeatureSet, SYN_GENRES } from "./synthetic";
+import { capture, runBin } from "../helpers/cli";
 
-const BIN = path.join(PROJECT_ROOT, "bin", "covergenre.js");
 const HEAD = { ...DEFAULT_HEAD, epochs: 5, minSteps: 20 };
 
 /** Train and save a checkpoint of `inputSet` on the synthetic set (img = a 768-d "inception_v3"). */
@@ -47,23 +44,7 @@ function expectGenresFromThresholds(p: Prediction, meta: CheckpointMeta): void {
   expect(p.genres).toEqual(meta.genres.filter((g) => p.genres!.includes(g))); // in checkpoint order
 }
 
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = "";
-  let e = "";
-  out.on("data", (d) => (o += d));
-  err.on("data", (d) => (e += d));
-  return { out, err, text: () => ({ stdout: o, stderr: e }) };
-}
 
-function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe("predict with a checkpoint", () => {
   let tmp: string;

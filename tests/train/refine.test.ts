@@ -6,24 +6,21 @@
  * tests/train/synthetic.ts with a few rows given known faces; the CLI runs on a real feature table
  * built from the pipeline's synthetic crawl (faces on, no backbone: ≈ 10 s).
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { main } from "../../lib/cli/main";
 import { buildFeatureTable } from "../../lib/features/build";
 import { defaultFeatureConfig } from "../../lib/features/config";
 import { readFeatureSet, type CoverRow, type FeatureSet } from "../../lib/features/store";
-import { PROJECT_ROOT } from "../../lib/paths";
 import { faceColumns, take, type LabelledDataset } from "../../lib/train/dataset";
 import { DEFAULT_REFINE, refine, refinedFrames, writeRefined, type RefineConfig, type Refined } from "../../lib/train/refine";
 import { packageDir } from "../../lib/util/packages";
 import { RACES } from "../../lib/vision/faces";
 import { makeSyntheticCrawl } from "../pipeline/fixture";
 import { syntheticFeatureSet, SYN_GENRES } from "./synthetic";
+import { capture, runBin } from "../helpers/cli";
 
-const BIN = path.join(PROJECT_ROOT, "bin", "covergenre.js");
 const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"] as const;
 
 type Face = CoverRow["faces"][number];
@@ -335,23 +332,7 @@ describe("refine() on a synthetic table with known rows", () => {
   });
 });
 
-function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = "";
-  let e = "";
-  out.on("data", (d) => (o += d));
-  err.on("data", (d) => (e += d));
-  return { out, err, text: () => ({ stdout: o, stderr: e }) };
-}
 
 describe("covergenre refine on a real (tiny) feature table", () => {
   const CRAWL_GENRES = ["Electronic", "Rock", "Pop"];
