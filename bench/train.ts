@@ -8,8 +8,8 @@
  *
  * (2) uses a subset of the real feature table when there is one (--table, default
  * datasets/features/covers.csv if present) — by default 1,000 covers spread over the table and one
- * repeat, so the pair of runs takes about two minutes; `--subset 0 --repeats 2` times the whole
- * study's protocol. Without a table it uses a synthetic table of the shared set's shape (3,763 covers,
+ * repeat, so the pair of runs takes about 70 s (idle 2-core machine: 41.5 s → 27.2 s, 1.52x,
+ * identical numbers); `--subset 0 --repeats 2` times the whole study's protocol. Without a table it uses a synthetic table of the shared set's shape (3,763 covers,
  * mobilenet_v1 1024-d + inception_v3 768-d, ~35 % with faces), which times the protocol honestly
  * (cost depends on shapes, not values) and says so.
  *
@@ -160,7 +160,7 @@ async function studyBench(): Promise<void> {
   }
   const [seq, par] = runs;
   console.log(`\n## Pooled-feature protocol, sequential vs ${workers} fold workers (${real ? `real table ${table}` : "SYNTHETIC table of the shared set's shape"})`);
-  console.log(`${seq.results.dataset.rows} covers${fset !== full ? ` (from a subset of ${fset.rows.length} of ${full.rows.length} table rows)` : ""}, ${seq.results.dataset.facesRows} with faces; ${Object.keys(seq.results.inputSets).length} + ${Object.keys(seq.results.allCovers).length} input sets, ${folds} folds × ${repeats} repeat(s), head ${seq.results.protocol.head.name}, no variants`);
+  console.log(`${seq.results.dataset.rows} covers${fset !== full ? ` (of ${fset.rows.length} rows spread over the table's ${full.rows.length})` : ""}, ${seq.results.dataset.facesRows} with faces; ${Object.keys(seq.results.inputSets).length} + ${Object.keys(seq.results.allCovers).length} input sets, ${folds} folds × ${repeats} repeat(s), head ${seq.results.protocol.head.name}, no variants`);
   const steps = [...new Set([...Object.keys(seq.results.timings.steps), ...Object.keys(par.results.timings.steps)])];
   console.log(`${"".padEnd(20)} ${seq.label.padStart(12)} ${par.label.padStart(12)}`);
   for (const k of steps) console.log(`  ${k.padEnd(18)} ${((seq.results.timings.steps[k] ?? 0).toFixed(1) + " s").padStart(12)} ${((par.results.timings.steps[k] ?? 0).toFixed(1) + " s").padStart(12)}`);
