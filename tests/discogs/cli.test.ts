@@ -1,16 +1,11 @@
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { main } from "../../lib/cli/main";
+import { capture } from "../helpers/cli";
 
 const FIX = path.join(__dirname, "..", "fixtures", "discogs");
 
 async function run(argv: string[], env: Record<string, string | undefined> = {}) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = "";
-  let stderr = "";
-  out.on("data", (d) => (stdout += d));
-  err.on("data", (d) => (stderr += d));
+  const { out, err, text } = capture();
   const saved: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) {
     saved[k] = process.env[k];
@@ -19,7 +14,7 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
   }
   try {
     const code = await main(argv, out, err);
-    return { code, stdout, stderr };
+    return { code, ...text() };
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
