@@ -7,6 +7,13 @@
 import { RatePacer, rateHeaders } from "./pacer";
 import { redactSecrets } from "../util/secrets";
 
+/**
+ * AbortSignal.any (Node ≥ 20.3). Typed by hand: with both the DOM lib and @types/node loaded,
+ * which AbortSignal declaration wins depends on the order tsc reads files in, and one of them
+ * lacks `any` — so a clean clone type-checked where this checkout did not.
+ */
+const anySignal = (signals: AbortSignal[]): AbortSignal => (AbortSignal as unknown as { any(s: AbortSignal[]): AbortSignal }).any(signals);
+
 export type RequestKind = "api" | "image" | "web";
 
 export interface HttpConfig {
@@ -81,7 +88,7 @@ export class DiscogsHttp {
       let retryable = false;
       try {
         const timeout = AbortSignal.timeout(cfg.timeoutMs ?? 30_000);
-        const res = await fetch(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: "follow" });
+        const res = await fetch(url, { headers, signal: signal ? anySignal([signal, timeout]) : timeout, redirect: "follow" });
         pacer.observe(rateHeaders(res.headers));
         const body = Buffer.from(await res.arrayBuffer());
         if (res.status === 429) {
