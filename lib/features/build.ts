@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DISCOGS_GENRES } from "../discogs/genres";
 import type { CoversLayout } from "../paths";
-import { describeError, UserError } from "../util/errors";
+import { describeError, InterruptedError, UserError } from "../util/errors";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx";
 import { Progress } from "../util/progress";
 import type { FaceInfo } from "../vision/faces";
@@ -27,10 +27,8 @@ import { startPool, type ExtractorPool } from "./pool";
 import { EMOTIONS, HISTOGRAM_BINS, TABLE_FORMAT_VERSION, sidecarPaths, type TableManifest } from "./schema";
 import { writeTable, type EmbeddingIndex, type MapIndex } from "./store";
 
-/** Ctrl-C during a build: exit code 130, the cache keeps what was done. */
-export class InterruptedError extends UserError {
-  override readonly exitCode: number = 130;
-}
+/** Ctrl-C during a build (exit code 130; the cache keeps what was done). Re-exported for callers of this module. */
+export { InterruptedError };
 
 export interface BuildOptions {
   coversDir: string;

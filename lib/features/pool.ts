@@ -7,8 +7,10 @@
  * the pool works the same from the CLI, jest and tslab notebooks.
  */
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startTsWorker } from "../util/tsWorker";
 import type { FeatureConfig } from "./config";
+import type { FeatureWorkerInput } from "./worker";
 import { Extractor, type BatchResult, type WorkItem } from "./extract";
 
 export interface ExtractorPool {
@@ -84,20 +86,9 @@ interface Slot {
   close(): Promise<void>;
 }
 
-const BOOTSTRAP = `
-const { workerData } = require("node:worker_threads");
-require(workerData.tsxCjs);
-require(workerData.entry);
-`;
-
 function startWorker(config: FeatureConfig): Promise<Slot> {
-  const worker = new Worker(BOOTSTRAP, {
-    eval: true,
-    workerData: { config, tsxCjs: require.resolve("tsx/cjs"), entry: path.join(__dirname, "worker.ts") },
-    // Emscripten's wasm glue and Human are chatty on stdout; keep the CLI's --json stdout clean.
-    stdout: true,
-  });
-  worker.stdout.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+  // Emscripten's wasm glue and Human are chatty on stdout: startTsWorker sends it to stderr.
+  const worker = startTsWorker<FeatureWorkerInput>(path.join(__dirname, "worker.ts"), { config }, "covergenre feature worker");
   let nextId = 0;
   return new Promise((resolve, reject) => {
     const slot: Slot = {

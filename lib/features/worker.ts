@@ -3,16 +3,22 @@
  * batches by `pool.ts`. Messages are handled one at a time (one wasm engine cannot run two
  * batches at once); the reply carries plain typed arrays, transferred rather than copied.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
+import { tsWorkerInput } from "../util/tsWorker";
 import { Extractor, type WorkItem } from "./extract";
 import type { FeatureConfig } from "./config";
+
+/** What lib/features/pool.ts starts each worker with. */
+export interface FeatureWorkerInput {
+  config: FeatureConfig;
+}
 
 type Request = { type: "batch"; id: number; items: WorkItem[] } | { type: "close" };
 
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error("lib/features/worker.ts must run in a worker thread");
-  const config = (workerData as { config: FeatureConfig }).config;
+  const { config } = tsWorkerInput<FeatureWorkerInput>();
   let extractor: Extractor;
   try {
     extractor = await Extractor.create(config);

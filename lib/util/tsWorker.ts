@@ -4,8 +4,6 @@
  *
  * The worker's stdout is piped to our stderr: Emscripten's wasm glue (and model loaders) print on
  * stdout, and the CLI's `--json` stdout must stay one JSON document.
- *
- * (lib/features/pool.ts starts its extractor threads with the same bootstrap, written inline.)
  */
 import { Worker, workerData } from "node:worker_threads";
 
