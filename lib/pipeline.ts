@@ -21,7 +21,7 @@ import { splitFirstSentence, writeReport, type ReportOptions } from "./report";
 import type { StudyResults } from "./train/results";
 import { defaultStudyConfig, runStudy, thesisTablesDir, type StudyConfig } from "./train/study";
 import { readFeatureSet } from "./features/store";
-import { DEFAULT_THESIS_HEAD, thesisHeadRunner } from "./train/thesisHead";
+import { cachedThesisFitKeys, thesisHeadRunner, thesisHeadSettings } from "./train/thesisHead";
 import { describeError, UserError } from "./util/errors";
 import { ensureGearModel, findGearModel } from "./vision/models";
 import { writeJsonAtomic } from "./util/fsx";
@@ -213,8 +213,8 @@ function aprioriSeconds(step: StepName, covers: number, quick: boolean): number 
 /**
  * The default study: lib/train's `runStudy` on the table's FeatureSet (the same configuration as
  * `covergenre study`), with the study's own thesis tables from the data root when present. The
- * study's Flatten head is opt-in (`thesisHead`): at ≈ 30 s per epoch per 1,000 covers on wasm it
- * alone would exceed the cold-run budget.
+ * study's Flatten head is trained only on request (`thesisHead`): at ≈ 30 s per epoch per 1,000
+ * covers on wasm it alone would exceed the cold-run budget; otherwise its cached fits are shown.
  */
 export function trainStudyRunner(overrides: Partial<StudyConfig> = {}, dataRoot?: string, thesisHead = false): StudyRunner {
   return async (opts) => {
@@ -227,7 +227,7 @@ export function trainStudyRunner(overrides: Partial<StudyConfig> = {}, dataRoot?
       log: opts.log,
       variants: !opts.quick,
       thesisTables: thesisTablesDir(dataRoot ?? resolveDataRoot().dir),
-      thesisHead: thesisHead ? thesisHeadRunner(opts.quick ? { ...DEFAULT_THESIS_HEAD, maxEpochs: 2, cvFolds: 0, maxRows: 300 } : DEFAULT_THESIS_HEAD) : null,
+      thesisHead: thesisHeadRunner(thesisHeadSettings({ train: thesisHead, quick: opts.quick, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) })),
       checkpointDir: path.join(opts.checkpointsDir, "best"),
       ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       ...overrides,
@@ -331,6 +331,7 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
     seed,
     checkpoints: ckptDir,
     thesisHead: Boolean(cfg.thesisHead),
+    thesisFits: cachedThesisFitKeys(tablePath),
     thesisTables: thesisTablesDir(resolveDataRoot({ data: cfg.data, env: cfg.env, projectRoot: root }).dir),
     studyConfig: cfg.studyConfig ?? null,
     code: sourceHash(root, ["lib/train", "lib/features/store.ts"]),

@@ -247,7 +247,7 @@ function thesisHtml(r: StudyResults): string {
       parts.push(`<p>Cross-validated (${th.cvProtocol.folds} folds × ${th.cvProtocol.repeats}):</p>` + metricsTable(th.cv, r.baselinesFaces));
     }
   }
-  if (th?.skipped) parts.push(`<p class="note">Not run: ${escapeHtml(th.skipped)}</p>`);
+  if (th?.skipped) parts.push(`<p class="note">${Object.keys(th.singleSplit).length ? "Note" : "Not run"}: ${escapeHtml(th.skipped)}</p>`);
   if (!th) parts.push(`<p class="note">The study's own architecture was not run in this study.</p>`);
   return parts.join("\n");
 }

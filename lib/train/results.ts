@@ -172,7 +172,7 @@ export interface ThesisHeadResult {
     /** What the study reported on these rows (from thesis/SOURCE.md), for side-by-side display. */
     reported: { microPrecision: number; microRecall: number; microF1: number; model: string }[];
   } | null;
-  /** Why a part was not run (e.g. no inception maps in the table), or null. */
+  /** Why a part was not run (e.g. no inception maps, fits not trained yet) and which covers it ran on, or null. */
   skipped: string | null;
 }
 

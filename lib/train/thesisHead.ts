@@ -7,9 +7,22 @@
  * The maps are computed once by `covergenre features` and read from the table's sidecar: the
  * backbone never runs during training. The head has 38.5 M weights, so batches are built on the
  * fly from one Float32Array and every tensor is disposed per step (the wasm heap is 4 GB).
- * Run as the study ran it (one seeded 900/116-style split) plus a small CV.
+ * Run as the study ran it (one seeded 900/116-style split, on a stratified 1,016 of the covers with
+ * faces) plus a small CV; the fits run on worker threads and are cached, so the reproduction is
+ * trained once per feature table and then shown by every study, the notebook and `npm start`.
  */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Worker } from "node:worker_threads";
 import { tf } from "../tf";
+import { sidecarPaths } from "../features/schema";
+import { InterruptedError } from "../util/errors";
+import { writeJsonAtomic } from "../util/fsx";
+import { packageVersion } from "../util/packages";
+import { Progress } from "../util/progress";
+import { startTsWorker } from "../util/tsWorker";
+import { defaultFoldWorkers } from "./pool";
 import { readInceptionMaps, type FeatureSet } from "../features/store";
 import type { LearningCurve, LearningCurvePoint, MetricSet, ThesisHeadResult } from "./results";
 import { applyScaler, fitScaler, take, takeLabels, type LabelledDataset } from "./dataset";
@@ -38,9 +51,25 @@ export interface ThesisHeadConfig {
   cvFolds: number;
   /** Input sets: "img" and the fused "img+face+clr". */
   inputSets: string[];
-  /** Use at most this many covers (quick runs); null = all. */
+  /** Use a stratified subset of this many covers with faces (the study had 1,016); null = all. */
   maxRows: number | null;
   seed: number;
+  /**
+   * Threads that train fits side by side. Each holds its own wasm engine with the 38.5 M-weight
+   * head, Adam's two moments and the best weights (≈ 0.9 GB), so more threads than cores only
+   * costs memory. 1 = the calling thread.
+   */
+  workers: number;
+  /**
+   * Keep every finished fit beside the feature table (`<stem>.thesis-head/`) and reuse it: a
+   * stopped run resumes, and later studies show the reproduction without training it again.
+   */
+  cache: boolean;
+  /**
+   * false: report only fits already in the cache, train nothing (what `npm start` and the notebook
+   * do by default — a cold run of the head takes ≈ 25 min on 2 cores).
+   */
+  train: boolean;
 }
 
 export const DEFAULT_THESIS_HEAD: ThesisHeadConfig = {
@@ -55,9 +84,29 @@ export const DEFAULT_THESIS_HEAD: ThesisHeadConfig = {
   testFraction: 116 / 1016,
   cvFolds: 3,
   inputSets: ["img", "img+face+clr"],
-  maxRows: null,
+  maxRows: 1016,
   seed: 42,
+  workers: defaultFoldWorkers(),
+  cache: true,
+  train: true,
 };
+
+/**
+ * The head's settings for one run — the one place the CLI, `npm start` and the notebook get them.
+ * `train: false` shows only fits already cached for the table (the default everywhere except
+ * `--thesis-head`: a cold reproduction takes ≈ 25 min on 2 cores). Quick runs (CI) use 300
+ * covers, 2 epochs and no CV.
+ */
+export function thesisHeadSettings(opts: { train: boolean; quick?: boolean; maxRows?: number | null; cvFolds?: number; workers?: number }): ThesisHeadConfig {
+  const base: ThesisHeadConfig = opts.quick ? { ...DEFAULT_THESIS_HEAD, maxEpochs: 2, cvFolds: 0, maxRows: 300 } : DEFAULT_THESIS_HEAD;
+  return {
+    ...base,
+    train: opts.train,
+    ...(opts.maxRows !== undefined ? { maxRows: opts.maxRows } : {}),
+    ...(opts.cvFolds !== undefined ? { cvFolds: opts.cvFolds } : {}),
+    ...(opts.workers !== undefined ? { workers: Math.max(1, opts.workers) } : {}),
+  };
+}
 
 export interface FlatData {
   maps: Float32Array;
@@ -179,27 +228,251 @@ function disposeModel(model: tf.LayersModel): void {
   model.dispose();
 }
 
-/** Fit on `train` (with a validation part), score `test`; thresholds tuned on the validation part. */
-async function fitAndScore(base: FlatData, ds: LabelledDataset, inputSet: string, train: number[], test: number[], cfg: ThesisHeadConfig, name: string, log?: (s: string) => void) {
+/** The maps and labels every fit reads (in a worker: views of shared memory). */
+export interface ThesisData {
+  maps: Float32Array;
+  mapDim: number;
+  y: Uint8Array;
+  k: number;
+}
+
+/**
+ * One fit of the head, planned in full on the calling thread: which rows fit, validate (early
+ * stopping, LR schedule, thresholds) and are scored, and the face + colour inputs already
+ * standardised on the fitting rows. Running it needs nothing else, so it can run on any thread
+ * and its result can be cached under a key of its contents.
+ */
+export interface ThesisFitJob {
+  name: string;
+  inputSet: string;
+  fit: number[];
+  val: number[];
+  test: number[];
+  /** Face + colour inputs of every row (standardised on `fit`), or null for image only. */
+  aux: Float32Array | null;
+  auxDim: number;
+}
+
+export interface ThesisFitResult {
+  /** Scores of the `test` rows, row-major [test.length, k]. */
+  scores: Float32Array;
+  thresholds: number[];
+  curve: LearningCurve;
+  seconds: number;
+}
+
+/** Plan a fit on `train` (a stratified validation part is split off), scored on `test`. */
+export function planThesisFit(ds: LabelledDataset, inputSet: string, train: number[], test: number[], cfg: ThesisHeadConfig, name: string): ThesisFitJob {
   const inner = stratifiedHoldout({ y: takeLabels(ds, train), n: train.length, k: ds.k }, cfg.valFraction, cfg.seed);
   const fit = inner.train.map((i) => train[i]);
   const val = inner.test.map((i) => train[i]);
-  let d = base;
-  if (inputSet !== "img") {
-    // face + colour inputs, standardised on the fitting rows only.
-    const all = take(ds, ["face", "clr"], ds.sourceRows.map((_, i) => i));
-    const f = take(ds, ["face", "clr"], fit);
-    const scaler = fitScaler(f.x, f.n, f.d);
-    d = { ...base, aux: applyScaler(all.x, all.n, all.d, scaler), auxDim: all.d };
-  }
+  if (inputSet === "img") return { name, inputSet, fit, val, test, aux: null, auxDim: 0 };
+  const all = take(ds, ["face", "clr"], ds.sourceRows.map((_, i) => i));
+  const f = take(ds, ["face", "clr"], fit);
+  return { name, inputSet, fit, val, test, aux: applyScaler(all.x, all.n, all.d, fitScaler(f.x, f.n, f.d)), auxDim: all.d };
+}
+
+function labelsOf(y: Uint8Array, k: number, rows: number[]): Uint8Array {
+  const out = new Uint8Array(rows.length * k);
+  rows.forEach((r, i) => out.set(y.subarray(r * k, (r + 1) * k), i * k));
+  return out;
+}
+
+/** Train one planned fit, tune thresholds on its validation rows, score its test rows (any thread). */
+export async function runThesisFit(data: ThesisData, job: ThesisFitJob, cfg: ThesisHeadConfig, log?: (s: string) => void): Promise<ThesisFitResult> {
+  const d: FlatData = { ...data, aux: job.aux, auxDim: job.auxDim };
   const t0 = Date.now();
-  const { model, curve } = await trainThesisHead(d, fit, val, cfg, name, log);
+  const { model, curve } = await trainThesisHead(d, job.fit, job.val, cfg, job.name, log);
   try {
-    const thresholds = tuneThresholds(takeLabels(ds, val), predictRows(model, d, val), val.length, ds.k);
-    const scores = predictRows(model, d, test);
+    const thresholds = tuneThresholds(labelsOf(d.y, d.k, job.val), predictRows(model, d, job.val), job.val.length, d.k);
+    const scores = predictRows(model, d, job.test);
     return { scores, thresholds, curve, seconds: (Date.now() - t0) / 1000 };
   } finally {
     disposeModel(model);
+  }
+}
+
+/**
+ * Bump when the head's training or scoring changes its outputs: cached fits made before are then
+ * trained again. (Everything else that changes a fit — rows, maps, labels, face inputs, settings,
+ * tfjs version, backend — is part of the key already.)
+ */
+export const THESIS_HEAD_REVISION = 1;
+
+function digest(parts: (string | ArrayBufferView)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(typeof p === "string" ? p : new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+  return h.digest("hex");
+}
+
+/** The cache key of a fit: a hash of everything its result depends on. */
+export function thesisFitKey(job: ThesisFitJob, cfg: ThesisHeadConfig, dataDigest: string): string {
+  const settings = {
+    rev: THESIS_HEAD_REVISION,
+    tfjs: packageVersion("@tensorflow/tfjs"),
+    backend: tf.getBackend(),
+    cfg: [cfg.maxEpochs, cfg.patience, cfg.lrPatience, cfg.lrFactor, cfg.learningRate, cfg.batchSize, cfg.hidden, cfg.seed],
+    inputSet: job.inputSet,
+    rows: [job.fit, job.val, job.test],
+  };
+  return digest([dataDigest, JSON.stringify(settings), ...(job.aux ? [job.aux] : [])]).slice(0, 24);
+}
+
+interface CachedFit {
+  key: string;
+  name: string;
+  scores: number[];
+  thresholds: number[];
+  curve: LearningCurve;
+  seconds: number;
+  trainedAt: string;
+}
+
+function readCachedFit(dir: string, key: string, job: ThesisFitJob, k: number): ThesisFitResult | null {
+  const file = path.join(dir, `${key}.json`);
+  if (!fs.existsSync(file)) return null;
+  try {
+    const c = JSON.parse(fs.readFileSync(file, "utf8")) as CachedFit;
+    if (c.key !== key || c.scores.length !== job.test.length * k || c.thresholds.length !== k) return null;
+    return { scores: Float32Array.from(c.scores), thresholds: c.thresholds, curve: { ...c.curve, name: job.name }, seconds: c.seconds };
+  } catch {
+    return null; // a damaged entry is trained again (and overwritten atomically)
+  }
+}
+
+/** Where the finished fits of a feature table are kept: `<table stem>.thesis-head/` beside it. */
+export function thesisFitCacheDir(tablePath: string): string {
+  return sidecarPaths(tablePath).table.replace(/\.csv$/i, "") + ".thesis-head";
+}
+
+/** Keys of the fits cached for a table: part of `npm start`'s study step key, so fits trained since the last run show up. */
+export function cachedThesisFitKeys(tablePath: string): string[] {
+  const dir = thesisFitCacheDir(tablePath);
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+}
+
+/**
+ * Run planned fits: cached ones are read, the rest trained — on `cfg.workers` threads side by
+ * side when there are several (each thread its own wasm engine; identical numbers to this thread)
+ * — and each is cached as soon as it finishes, so a stopped run resumes where it was. With
+ * `cfg.train` false nothing is trained: missing fits come back null.
+ */
+export async function runThesisFits(data: ThesisData, jobs: ThesisFitJob[], cfg: ThesisHeadConfig, cacheDir: string | null, log: (s: string) => void): Promise<(ThesisFitResult | null)[]> {
+  const dataDigest = digest([data.maps, data.y, String(data.k)]);
+  const keys = jobs.map((j) => thesisFitKey(j, cfg, dataDigest));
+  const results: (ThesisFitResult | null)[] = jobs.map((j, i) => (cacheDir ? readCachedFit(cacheDir, keys[i], j, data.k) : null));
+  const todo = jobs.map((_, i) => i).filter((i) => !results[i]);
+  const cached = jobs.length - todo.length;
+  if (cached) log(`  thesis head: ${cached} of ${jobs.length} fits read from ${cacheDir}`);
+  if (!todo.length || !cfg.train) return results;
+  const threads = Math.max(1, Math.min(cfg.workers, todo.length));
+  log(`  thesis head: training ${todo.length} fit${todo.length === 1 ? "" : "s"} on ${threads} thread${threads === 1 ? "" : "s"}${cacheDir ? ` (each kept in ${cacheDir} when done: a stopped run resumes)` : ""}`);
+  const progress = new Progress("thesis head", todo.length, { unit: "fits" });
+  const done = async (i: number, r: ThesisFitResult) => {
+    results[i] = r;
+    progress.tick();
+    if (!cacheDir) return;
+    const entry: CachedFit = { key: keys[i], name: jobs[i].name, scores: Array.from(r.scores), thresholds: r.thresholds, curve: r.curve, seconds: r.seconds, trainedAt: new Date().toISOString() };
+    await writeJsonAtomic(path.join(cacheDir, `${keys[i]}.json`), entry);
+  };
+  try {
+    if (threads > 1) await trainOnWorkers(data, todo.map((i) => ({ index: i, job: jobs[i] })), cfg, threads, log, done);
+    else for (const i of todo) await done(i, await runThesisFit(data, jobs[i], cfg, log));
+  } finally {
+    progress.finish();
+  }
+  return results;
+}
+
+/** Messages of lib/train/thesisWorker.ts (one shape with optional fields: no union narrowing needed). */
+export interface ToThesisWorker {
+  type: "fit" | "close";
+  id?: number;
+  job?: ThesisFitJob;
+}
+export interface FromThesisWorker {
+  type: "ready" | "failed" | "log" | "result" | "error";
+  id?: number;
+  backend?: string;
+  line?: string;
+  error?: string;
+  result?: ThesisFitResult;
+  numTensors?: number;
+}
+export interface ThesisWorkerInput {
+  backend: string;
+  index: number;
+  data: ThesisData;
+  cfg: ThesisHeadConfig;
+}
+
+function shared<T extends Float32Array | Uint8Array>(a: T): T {
+  const s = new (a.constructor as { new (b: SharedArrayBuffer): T })(new SharedArrayBuffer(a.byteLength));
+  s.set(a);
+  return s;
+}
+
+/**
+ * Fits on worker threads: the maps go to every worker once, as shared memory; one fit per worker
+ * at a time from a common queue. Ctrl-C stops the workers at once (finished fits are already
+ * cached) and rejects with an InterruptedError.
+ */
+async function trainOnWorkers(data: ThesisData, queue: { index: number; job: ThesisFitJob }[], cfg: ThesisHeadConfig, threads: number, log: (s: string) => void, done: (i: number, r: ThesisFitResult) => Promise<void>): Promise<void> {
+  const backend = tf.getBackend();
+  const sharedData: ThesisData = { ...data, maps: shared(data.maps), y: shared(data.y) };
+  const workers: Worker[] = [];
+  let stop: ((e: Error) => void) | null = null;
+  const onSigint = () => stop?.(new InterruptedError("the thesis head was interrupted (Ctrl-C); its finished fits are kept: re-run the same command to resume"));
+  process.on("SIGINT", onSigint);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let running = 0;
+      let failed = false;
+      stop = (e) => {
+        if (failed) return;
+        failed = true;
+        reject(e);
+      };
+      const next = (w: Worker) => {
+        const item = queue.shift();
+        if (!item || failed) {
+          w.postMessage({ type: "close" } satisfies ToThesisWorker);
+          if (running === 0 && !queue.length) resolve();
+          return;
+        }
+        running++;
+        w.postMessage({ type: "fit", id: item.index, job: item.job } satisfies ToThesisWorker);
+      };
+      for (let t = 0; t < threads; t++) {
+        const w = startTsWorker<ThesisWorkerInput>(path.join(__dirname, "thesisWorker.ts"), { backend, index: t, data: sharedData, cfg }, `covergenre thesis worker ${t + 1}`);
+        workers.push(w);
+        w.on("message", (msg: FromThesisWorker) => {
+          if (msg.type === "ready") {
+            if (msg.backend !== backend) stop?.(new Error(`thesis worker ${t + 1} runs the ${msg.backend} backend, this thread ${backend}`));
+            else next(w);
+          } else if (msg.type === "failed") stop?.(new Error(`thesis worker ${t + 1} could not start TensorFlow.js: ${msg.error}`));
+          else if (msg.type === "log") log(msg.line ?? "");
+          else if (msg.type === "error") stop?.(new Error(`thesis head fit ${msg.id}: ${msg.error}`));
+          else if (msg.type === "result" && msg.result && msg.id != null) {
+            done(msg.id, msg.result).then(
+              () => {
+                running--;
+                next(w);
+              },
+              (err: Error) => stop?.(err),
+            );
+          }
+        });
+        w.on("error", (err) => stop?.(new Error(`thesis worker ${t + 1} crashed: ${err.message}`)));
+        w.on("exit", (code) => {
+          if (code !== 0) stop?.(new Error(`thesis worker ${t + 1} exited unexpectedly (code ${code})`));
+        });
+      }
+    });
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    await Promise.all(workers.map((w) => w.terminate().catch(() => undefined)));
   }
 }
 
@@ -211,54 +484,73 @@ export function thesisHeadRunner(cfg: ThesisHeadConfig = DEFAULT_THESIS_HEAD, re
       const keep = stratifiedHoldout({ y: ds.y, n: ds.n, k: ds.k }, cfg.maxRows / ds.n, cfg.seed).test.sort((a, b) => a - b);
       ds = subsetDataset(ds, keep);
     }
+    const notTrained = (missing: number, total: number) =>
+      `${missing} of ${total} fits not trained yet on this table: run \`npx covergenre study --thesis-head\` once (≈ 25 min on 2 cores); later runs, \`npm start\` and the notebook reuse them`;
+    if (!cfg.train && (!cfg.cache || !cachedThesisFitKeys(fset.tablePath).length)) {
+      // Nothing to show and nothing to train: do not read (or require) the maps at all.
+      const total = cfg.inputSets.length * (1 + (cfg.cvFolds >= 2 ? cfg.cvFolds : 0));
+      return { backbone: "inception_v3", architecture: "mixed7 → Flatten → Dense(1024, relu) → sigmoid per genre", singleSplit: {}, cv: null, cvProtocol: null, learningCurves: [], skipped: notTrained(total, total) };
+    }
     log(`  thesis head: reading ${ds.n} mixed7 maps…`);
     const maps = await readMaps(fset.tablePath, ds.sourceRows);
     const mapDim = maps.length / Math.max(1, ds.n);
-    const base: FlatData = { maps, mapDim, aux: null, auxDim: 0, y: ds.y, k: ds.k };
+    const data: ThesisData = { maps, mapDim, y: ds.y, k: ds.k };
     const split = stratifiedHoldout({ y: ds.y, n: ds.n, k: ds.k }, cfg.testFraction, cfg.seed);
+    const folds = cfg.cvFolds >= 2 ? repeatedStratifiedFolds({ y: ds.y, n: ds.n, k: ds.k }, cfg.cvFolds, 1, cfg.seed) : [];
+    const singleJobs = cfg.inputSets.map((s) => planThesisFit(ds, s, split.train, split.test, cfg, `thesis ${s} (single split)`));
+    const cvJobs = cfg.inputSets.flatMap((s) => folds.map((fold) => planThesisFit(ds, s, fold.train, fold.test, cfg, `thesis ${s} fold ${fold.fold + 1}`)));
+    const cacheDir = cfg.cache ? thesisFitCacheDir(fset.tablePath) : null;
+    const fits = await runThesisFits(data, [...singleJobs, ...cvJobs], cfg, cacheDir, log);
+    const singleFits = fits.slice(0, singleJobs.length);
+    const cvFits = fits.slice(singleJobs.length);
+
     const yTest = takeLabels(ds, split.test);
     const boot = (y: Uint8Array, s: Float32Array, p: Uint8Array) => bootstrapIntervals(y, s, p, split.test.length, ds.k, 300, cfg.seed);
     const singleSplit: ThesisHeadResult["singleSplit"] = {};
     const curves: LearningCurve[] = [];
-    for (const inputSet of cfg.inputSets) {
-      const r = await fitAndScore(base, ds, inputSet, split.train, split.test, cfg, `thesis ${inputSet} (single split)`, log);
-      curves.push(r.curve);
-      singleSplit[inputSet] = {
-        trainRows: split.train.length,
-        testRows: split.test.length,
-        seed: cfg.seed,
-        at05: singleSplitMetrics(yTest, r.scores, split.test.length, ds.genres, new Array(ds.k).fill(0.5), boot),
-        tuned: singleSplitMetrics(yTest, r.scores, split.test.length, ds.genres, r.thresholds, boot),
-        epochs: r.curve.points.length,
-        seconds: r.seconds,
-      };
-      log(`  thesis ${inputSet}: single split micro-F1 ${singleSplit[inputSet].at05.microF1.mean.toFixed(3)} (0.5) / ${singleSplit[inputSet].tuned.microF1.mean.toFixed(3)} (tuned), AUC ${singleSplit[inputSet].tuned.rocAucMacro.mean.toFixed(3)}`);
+    if (singleFits.every(Boolean)) {
+      cfg.inputSets.forEach((inputSet, i) => {
+        const r = singleFits[i]!;
+        curves.push(r.curve);
+        singleSplit[inputSet] = {
+          trainRows: split.train.length,
+          testRows: split.test.length,
+          seed: cfg.seed,
+          at05: singleSplitMetrics(yTest, r.scores, split.test.length, ds.genres, new Array(ds.k).fill(0.5), boot),
+          tuned: singleSplitMetrics(yTest, r.scores, split.test.length, ds.genres, r.thresholds, boot),
+          epochs: r.curve.points.length,
+          seconds: r.seconds,
+        };
+        log(`  thesis ${inputSet}: single split micro-F1 ${singleSplit[inputSet].at05.microF1.mean.toFixed(3)} (0.5) / ${singleSplit[inputSet].tuned.microF1.mean.toFixed(3)} (tuned), AUC ${singleSplit[inputSet].tuned.rocAucMacro.mean.toFixed(3)}`);
+      });
     }
     let cv: Record<string, MetricSet> | null = null;
-    if (cfg.cvFolds >= 2) {
+    if (folds.length && cvFits.every(Boolean)) {
       cv = {};
-      const folds = repeatedStratifiedFolds({ y: ds.y, n: ds.n, k: ds.k }, cfg.cvFolds, 1, cfg.seed);
-      for (const inputSet of cfg.inputSets) {
-        const outcomes: FoldOutcome[] = [];
-        for (const fold of folds) {
-          const r = await fitAndScore(base, ds, inputSet, fold.train, fold.test, cfg, `thesis ${inputSet} fold ${fold.fold + 1}`, log);
+      cfg.inputSets.forEach((inputSet, s) => {
+        const outcomes: FoldOutcome[] = folds.map((fold, f) => {
+          const r = cvFits[s * folds.length + f]!;
           const y = takeLabels(ds, fold.test);
           const pred = applyThresholds(r.scores, fold.test.length, ds.k, r.thresholds);
-          outcomes.push({ fold, metrics: evaluate(y, r.scores, pred, fold.test.length, ds.k), thresholds: r.thresholds, scores: r.scores });
-        }
+          return { fold, metrics: evaluate(y, r.scores, pred, fold.test.length, ds.k), thresholds: r.thresholds, scores: r.scores };
+        });
         const outcome: CvOutcome = { folds: outcomes, oof: new Float32Array(0), oofPred: new Uint8Array(0), seconds: 0 };
-        cv[inputSet] = aggregate(outcome, ds.genres);
-        log(`  thesis ${inputSet}: ${cfg.cvFolds}-fold CV micro-F1 ${cv[inputSet].microF1.mean.toFixed(3)}, AUC ${cv[inputSet].rocAucMacro.mean.toFixed(3)}`);
-      }
+        cv![inputSet] = aggregate(outcome, ds.genres);
+        log(`  thesis ${inputSet}: ${cfg.cvFolds}-fold CV micro-F1 ${cv![inputSet].microF1.mean.toFixed(3)}, AUC ${cv![inputSet].rocAucMacro.mean.toFixed(3)}`);
+      });
     }
+    const missing = fits.filter((f) => !f).length;
+    const notes: string[] = [];
+    if (cfg.maxRows && facesFull.n > cfg.maxRows) notes.push(`${ds.n} of ${facesFull.n} covers with faces (stratified), as the study's ${cfg.maxRows === 1016 ? "1,016" : cfg.maxRows}`);
+    if (missing) notes.push(notTrained(missing, fits.length));
     return {
       backbone: "inception_v3 (nsfwjs bundle, mixed7 at 150x150)",
       architecture: `mixed7 [${mapDim}] → Flatten → Dense(${cfg.hidden}, relu) → ${ds.k} sigmoids; fused: + face & colour after Flatten`,
       singleSplit,
       cv,
-      cvProtocol: cfg.cvFolds >= 2 ? { folds: cfg.cvFolds, repeats: 1 } : null,
+      cvProtocol: cv ? { folds: cfg.cvFolds, repeats: 1 } : null,
       learningCurves: curves,
-      skipped: cfg.maxRows && facesFull.n > cfg.maxRows ? `quick run: ${ds.n} of ${facesFull.n} covers with faces, at most ${cfg.maxEpochs} epochs` : null,
+      skipped: notes.length ? notes.join("; ") : null,
     };
   };
 }

@@ -11,7 +11,7 @@ import { writeJsonAtomic } from "../../util/fsx";
 import { defaultStudyConfig, runStudy, thesisTablesDir } from "../../train/study";
 import { DEFAULT_HEAD } from "../../train/heads";
 import { defaultFoldWorkers } from "../../train/pool";
-import { thesisHeadRunner, DEFAULT_THESIS_HEAD } from "../../train/thesisHead";
+import { thesisHeadRunner, thesisHeadSettings, DEFAULT_THESIS_HEAD } from "../../train/thesisHead";
 import { writeReport } from "../../report";
 
 export const studyCommand: Command = {
@@ -28,9 +28,9 @@ export const studyCommand: Command = {
     genres: { type: "string", description: "comma-separated genres to keep", defaultText: "the study's 7 major genres" },
     backbones: { type: "string", description: "comma-separated embeddings for the img block", defaultText: "every one in the table" },
     checkpoint: { type: "string", description: "name of the best checkpoint under checkpoints/", defaultText: "best" },
-    "thesis-head": { type: "boolean", description: "also run the study's Flatten head (single split + small CV; slow: ~30 s/epoch/1000 covers)" },
-    "thesis-rows": { type: "string", description: "with --thesis-head: a stratified subset of this many covers with faces (the study had 1016)", defaultText: "all" },
-    "thesis-cv": { type: "string", description: "with --thesis-head: CV folds after the single split (0 = none)", defaultText: "3" },
+    "thesis-head": { type: "boolean", description: "train the study's Flatten head (single split + small CV, ≈ 25 min on 2 cores; each fit is cached: re-run to resume). Without it, fits cached by an earlier run are shown" },
+    "thesis-rows": { type: "string", description: "a stratified subset of this many covers with faces for the Flatten head, or all", defaultText: "1016 (the study's)" },
+    "thesis-cv": { type: "string", description: "Flatten head: CV folds after the single split (0 = none)", defaultText: "3" },
     "no-variants": { type: "boolean", description: "skip the head/backbone variants on all covers" },
     workers: { type: "string", description: "worker threads for the folds (0 or 1: all in this thread; same numbers either way)", defaultText: `CPUs, at most 4 (here ${defaultFoldWorkers()})` },
     quick: { type: "boolean", description: "reduced protocol for CI (also COVERGENRE_QUICK=1)" },
@@ -42,6 +42,7 @@ export const studyCommand: Command = {
     const out = path.resolve(stringOpt(v, "out") ?? path.join(datasetsDir(), "study"));
     const headKind = choiceOpt(v, "head", ["logistic", "mlp"] as const, "logistic");
     const fset = await readFeatureSet(table);
+    const workers = intOpt(v, "workers", defaultFoldWorkers(), 0, 64);
     const dataRoot = resolveDataRoot({ data: stringOpt(v, "data") }).dir;
     const config = defaultStudyConfig({
       folds: intOpt(v, "folds", quick ? 3 : 5, 2, 50),
@@ -53,19 +54,17 @@ export const studyCommand: Command = {
       ...(stringOpt(v, "backbones") ? { imgBackbones: stringOpt(v, "backbones")!.split(",").map((s) => s.trim()) } : {}),
       variants: !v["no-variants"] && !quick,
       thesisTables: thesisTablesDir(dataRoot),
-      thesisHead: v["thesis-head"]
-        ? thesisHeadRunner(
-            quick
-              ? { ...DEFAULT_THESIS_HEAD, maxEpochs: 2, cvFolds: 0, maxRows: 300 }
-              : {
-                  ...DEFAULT_THESIS_HEAD,
-                  maxRows: stringOpt(v, "thesis-rows") ? intOpt(v, "thesis-rows", 1016, 50) : DEFAULT_THESIS_HEAD.maxRows,
-                  cvFolds: intOpt(v, "thesis-cv", DEFAULT_THESIS_HEAD.cvFolds, 0, 10),
-                },
-          )
-        : null,
+      thesisHead: thesisHeadRunner(
+        thesisHeadSettings({
+          train: Boolean(v["thesis-head"]),
+          quick,
+          ...(stringOpt(v, "thesis-rows") ? { maxRows: stringOpt(v, "thesis-rows") === "all" ? null : intOpt(v, "thesis-rows", 1016, 50) } : {}),
+          ...(stringOpt(v, "thesis-cv") ? { cvFolds: intOpt(v, "thesis-cv", DEFAULT_THESIS_HEAD.cvFolds, 0, 10) } : {}),
+          workers,
+        }),
+      ),
       checkpointDir: path.join(checkpointsDir(), stringOpt(v, "checkpoint") ?? "best"),
-      workers: intOpt(v, "workers", defaultFoldWorkers(), 0, 64),
+      workers,
       log: ctx.log,
     });
     const { results } = await runStudy(fset, config);
