@@ -122,7 +122,7 @@ export function metricWithBaselines(sets: Record<string, InputSetResult | Metric
   };
 }
 
-/** Per-genre precision or recall of each input set (grouped bars), with the prior baseline as its own group. */
+/** Per-genre precision or recall of each input set (grouped bars), with the prior baseline (precision ≈ recall ≈ the genre's share) as its own group. */
 export function perGenreBars(sets: Record<string, MetricSet>, genres: string[], which: "precision" | "recall" | "f1" | "auc", title: string): Figure {
   const data = Object.entries(sets).map(([name, m], i) => ({
     type: "bar",

@@ -7,6 +7,7 @@
  * the whole training fold and applied to the test fold with those thresholds. Test rows never
  * influence scaling, weights or thresholds.
  */
+import { makeRng } from "../util/rng";
 import type { Estimate, GenreMetrics, MetricSet, PrCurve } from "./results";
 import { applyScaler, fitScaler, take, takeLabels, type BlockName, type LabelledDataset } from "./dataset";
 import type { Fold } from "./stratify";
@@ -69,14 +70,22 @@ export function scorerFromSpec(spec: ScorerSpec): Scorer {
 /** Every genre, every cover (the baseline the study never compared with). */
 export const predictAllScorer: Scorer = (ds, _train, test) => new Float32Array(test.length * ds.k).fill(1);
 
-/** Each genre scored by its training frequency (ranks nothing: AUC 0.5). */
-export const priorScorer: Scorer = (ds, train, test) => {
+/**
+ * The genre prior as a guesser: each genre of each test cover is drawn at random with its
+ * frequency in the training rows (scikit-learn's DummyClassifier "stratified"); scores are those
+ * 0/1 draws, so use it with the fixed threshold 0.5. It is chance level for a model that knows how
+ * common each genre is and nothing about the cover (AUC ≈ 0.5). Why not score every cover by the
+ * prior and tune a threshold: a constant score with an F1-tuned threshold predicts every genre,
+ * which only repeats the predict-all baseline.
+ */
+export const priorScorer: Scorer = (ds, train, test, seed) => {
   const y = takeLabels(ds, train);
-  const prior = new Float32Array(ds.k);
+  const prior = new Float64Array(ds.k);
   for (let i = 0; i < train.length; i++) for (let j = 0; j < ds.k; j++) prior[j] += y[i * ds.k + j];
   for (let j = 0; j < ds.k; j++) prior[j] /= Math.max(1, train.length);
+  const rng = makeRng(seed * 7919 + 17);
   const out = new Float32Array(test.length * ds.k);
-  for (let i = 0; i < test.length; i++) out.set(prior, i * ds.k);
+  for (let i = 0; i < out.length; i++) out[i] = rng() < prior[i % ds.k] ? 1 : 0;
   return out;
 };
 

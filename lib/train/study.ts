@@ -105,10 +105,10 @@ export function keptGenres(fs: FeatureSet, rows: number[], genres: string[], min
 }
 
 function baselines(ds: LabelledDataset, folds: Fold[], seed: number): BaselineResults {
-  // Predict-all needs no threshold; the prior's (constant) scores get thresholds tuned like the models.
+  // Neither needs a tuned threshold: predict-all scores 1, the prior draws 0/1 (see priorScorer).
   return {
     predictAll: aggregate(crossValidate(ds, folds, predictAllScorer, { ...DEFAULT_CV, thresholds: 0.5, seed }), ds.genres),
-    prior: aggregate(crossValidate(ds, folds, priorScorer, { ...DEFAULT_CV, seed }), ds.genres),
+    prior: aggregate(crossValidate(ds, folds, priorScorer, { ...DEFAULT_CV, thresholds: 0.5, seed }), ds.genres),
   };
 }
 

@@ -39,7 +39,7 @@ describe("report HTML", () => {
     expect(html).toContain("baseline: predict every genre");
     expect(html).toContain("baseline: genre prior");
     // every metrics table starts with both baseline rows
-    const tables = html.split("<table>").slice(1).filter((t) => t.includes("Δ micro-F1 vs prior"));
+    const tables = html.split("<table>").slice(1).filter((t) => t.includes("Δ micro-F1 vs predict-all"));
     expect(tables.length).toBeGreaterThanOrEqual(3);
     for (const t of tables) expect(t.indexOf('class="baseline"')).toBeLessThan(t.indexOf("<tr>", t.indexOf("<tbody>")));
     expect(html).toContain(`micro precision <b>${STUDY_REPORTED.imageOnly.microPrecision.toFixed(2)}</b>`);
@@ -108,7 +108,7 @@ test("metrics that are undefined on the rows (NaN, stored as null in JSON) print
     (r.allCovers.img.microF1 as { mean: number | null }).mean = null;
     const html = await reportHtml(r);
     expect(html).toContain("– <span class=\"ci\">[–, –]</span>");
-    // no "Δ vs prior" computed from a missing value (null − x would read as −x)
+    // no "Δ vs predict-all" computed from a missing value (null − x would read as −x)
     expect(html.slice(html.indexOf("<body>"))).not.toMatch(/NaN/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
