@@ -13,10 +13,16 @@ export interface ProgressOptions {
   plain?: boolean;
   /** Clock (tests). */
   now?: () => number;
+  /**
+   * Total work, when items differ in cost (e.g. an MLP fold ≈ 5x a logistic one): the ETA and the
+   * bar then follow the work done, passed to {@link Progress.tick}, not the item count.
+   */
+  work?: number;
 }
 
 export class Progress {
   private done = 0;
+  private workDone = 0;
   private readonly counts = new Map<string, number>();
   private readonly started: number;
   private lastDraw = -Infinity;
@@ -41,9 +47,10 @@ export class Progress {
     this.total = total;
   }
 
-  /** Count `n` finished items, optionally under a status (e.g. "downloaded", "failed"). */
-  tick(status?: string, n = 1): void {
+  /** Count `n` finished items, optionally under a status (e.g. "downloaded", "failed"), worth `work` (default `n`). */
+  tick(status?: string, n = 1, work = n): void {
     this.done += n;
+    this.workDone += work;
     if (status) this.counts.set(status, (this.counts.get(status) ?? 0) + n);
     const t = this.now();
     if (t - this.lastDraw >= this.intervalMs) {
@@ -67,10 +74,9 @@ export class Progress {
     const rate = this.done / elapsed;
     const unit = this.options.unit ? ` ${this.options.unit}` : "";
     const of = this.total != null ? `/${this.total}` : "";
-    const eta =
-      this.total != null && rate > 0 && this.done < this.total
-        ? ` ETA ${formatDuration((this.total - this.done) / rate)}`
-        : ` in ${formatDuration(elapsed)}`;
+    const w = this.options.work;
+    const left = w ? (w - this.workDone) / Math.max(1e-9, this.workDone / elapsed) : this.total != null ? (this.total - this.done) / rate : NaN;
+    const eta = this.total != null && rate > 0 && this.done < this.total ? ` ETA ${formatDuration(left)}` : ` in ${formatDuration(elapsed)}`;
     const counts = this.counts.size
       ? ` [${[...this.counts].map(([k, v]) => `${k} ${v}`).join(", ")}]`
       : "";
@@ -81,7 +87,7 @@ export class Progress {
     const text = this.line();
     if (this.tty) {
       const width = 24;
-      const frac = this.total ? Math.min(1, this.done / this.total) : 0;
+      const frac = this.options.work ? Math.min(1, this.workDone / this.options.work) : this.total ? Math.min(1, this.done / this.total) : 0;
       const filled = Math.round(frac * width);
       const bar = this.total ? `[${"#".repeat(filled)}${".".repeat(width - filled)}] ` : "";
       this.stream.write(`\r\x1b[2K${bar}${text}${final ? "\n" : ""}`);

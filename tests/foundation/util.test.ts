@@ -24,6 +24,19 @@ describe("progress", () => {
     expect(p.line()).toBe("features 3/100 covers 0.15/s ETA 10m47s [ok 2, failed 1]");
   });
 
+  test("with unequal items, the ETA follows the work done, not the item count", () => {
+    let now = 0;
+    const stream = new PassThrough();
+    // 10 folds: 8 cheap (work 1 each), then 2 expensive (work 8 each) = 24 units.
+    const p = new Progress("study", 10, { unit: "folds", stream, plain: true, now: () => now, work: 24 });
+    for (let i = 0; i < 8; i++) {
+      now += 1_000;
+      p.tick("logistic", 1, 1);
+    }
+    // 8 of 10 folds in 8 s, but 8 of 24 units: 16 units left at 1 unit/s, not 2 folds at 1 fold/s.
+    expect(p.line()).toBe("study 8/10 folds 1.00/s ETA 16s [logistic 8]");
+  });
+
   test("formatDuration", () => {
     expect(formatDuration(12.4)).toBe("12s");
     expect(formatDuration(185)).toBe("3m05s");
