@@ -3,7 +3,7 @@
  * the notebooks (`showFigure(forestPlot(r.comparisons))`) and the PNG export draw the same pictures.
  */
 import type { Figure } from "../plot";
-import type { BaselineResults, Comparison, EstimateKey, InputSetResult, LearningCurve, MetricSet, StudyResults } from "../train/results";
+import type { BaselineResults, Comparison, DataSizeCurve, EstimateKey, InputSetResult, LearningCurve, MetricSet, StudyResults } from "../train/results";
 
 /** Plotly's default qualitative palette, fixed so an input set keeps its colour across figures. */
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
@@ -179,6 +179,35 @@ export function learningCurvesFigure(curves: LearningCurve[], title = "Learning 
     }
   });
   return { data, layout: { ...BASE_LAYOUT, title: { text: title }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "binary cross-entropy" } }, height: 420 } };
+}
+
+/**
+ * Micro-F1 and macro ROC-AUC against the number of training covers (log scale), with 95 % CIs and
+ * the predict-all micro-F1 as a line: whether more covers would help, and how fast.
+ */
+export function dataSizeFigure(curve: DataSizeCurve, baselines: BaselineResults, title = "Would more covers help? Score against training covers"): Figure {
+  const x = curve.points.map((p) => p.trainRows);
+  const trace = (key: "microF1" | "rocAucMacro", color: string) => {
+    const ys = curve.points.map((p) => p[key].mean);
+    return {
+      type: "scatter",
+      mode: "lines+markers",
+      name: `${curve.inputSet}: ${metricLabel(key)} (${curve.perDoubling[key] >= 0 ? "+" : ""}${fx(curve.perDoubling[key])} per doubling)`,
+      x,
+      y: ys,
+      line: { color, width: 2 },
+      error_y: { type: "data", symmetric: false, array: curve.points.map((p, i) => sub(p[key].ci[1], ys[i])), arrayminus: curve.points.map((p, i) => sub(ys[i], p[key].ci[0])) },
+    };
+  };
+  const base = baselines.predictAll.microF1.mean;
+  return {
+    data: [
+      trace("microF1", PALETTE[0]),
+      trace("rocAucMacro", PALETTE[1]),
+      { type: "scatter", mode: "lines", name: `predict every genre: micro-F1 ${fx(base)}`, x, y: x.map(() => base), line: { color: "#444", dash: "dash", width: 2 } },
+    ],
+    layout: { ...BASE_LAYOUT, title: { text: title }, xaxis: { title: { text: "training covers per fold (log scale)" }, type: "log" }, yaxis: { title: { text: "score" } }, height: 420 },
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   perGenreBars,
   prCurvesFigure,
   thesisComparisonFigure,
+  dataSizeFigure,
 } from "./figures";
 
 export { coverThumbnail, type FaceBox } from "./covers";
@@ -105,6 +106,14 @@ export function reportFigures(r: StudyResults): NamedFigure[] {
   const bestFaces = bestSet(r.inputSets);
   if (bestFaces && bestFaces[1].prCurves && Object.keys(bestFaces[1].prCurves).length) {
     out.push({ name: "pr-faces", caption: `Precision-recall curves of ${bestFaces[0]} on the covers with faces.`, figure: prCurvesFigure(bestFaces[1], `PR curves: ${bestFaces[0]} on covers with faces`) });
+  }
+  if (r.dataSizeCurve && r.dataSizeCurve.points.length > 1) {
+    const c = r.dataSizeCurve;
+    out.push({
+      name: "data-size",
+      caption: `The same folds with each training fold cut to a stratified ${c.points.slice(0, -1).map((p) => `${Math.round(p.fraction * 100)} %`).join(", ")} of itself (test folds unchanged): ${c.inputSet} gains ${signed(c.perDoubling.microF1)} micro-F1 and ${signed(c.perDoubling.rocAucMacro)} macro ROC-AUC per doubling of the training covers.`,
+      figure: dataSizeFigure(c, r.baselines),
+    });
   }
   const curves = [...r.learningCurves, ...(r.thesisHead?.learningCurves ?? [])];
   if (curves.length) out.push({ name: "learning", caption: "Training and validation loss per epoch (star: the epoch whose weights were kept).", figure: learningCurvesFigure(curves) });
@@ -395,6 +404,7 @@ ${Object.keys(r.inputSets).length ? metricsTable(r.inputSets, r.baselinesFaces) 
 ${fig("all-microf1")}
 ${Object.keys(r.allCovers).length ? metricsTable(r.allCovers, r.baselines) : '<p class="note">No input sets were evaluated on all covers.</p>'}
 ${variants}
+${r.dataSizeCurve ? `<h3>Would more covers help?</h3>${fig("data-size")}` : ""}
 <h3>Best checkpoint</h3>
 ${best}
 <h2 id="genres">Per genre</h2>

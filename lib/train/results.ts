@@ -75,6 +75,19 @@ export interface LearningCurvePoint {
   learningRate: number;
 }
 
+/**
+ * How the score grows with the number of training covers: the same folds and test rows, each
+ * training fold cut to a stratified fraction of itself. Answers "would more covers help, and how
+ * much?" — the classic learning curve (the epoch curves are in `learningCurves`).
+ */
+export interface DataSizeCurve {
+  inputSet: string;
+  population: "all";
+  points: { fraction: number; trainRows: number; microF1: Estimate; macroF1: Estimate; rocAucMacro: Estimate }[];
+  /** Least-squares slope of the mean against log2(training covers): the gain per doubling of the data. */
+  perDoubling: { microF1: number; rocAucMacro: number };
+}
+
 export interface LearningCurve {
   /** e.g. "thesis img (single split)", "best checkpoint". */
   name: string;
@@ -259,6 +272,8 @@ export interface StudyResults {
   /** CV metrics of that configuration (same shape as an input-set result). */
   bestCheckpointCv: MetricSet | null;
   learningCurves: LearningCurve[];
+  /** Scores against training-set size (absent in results written before it existed; null when not run). */
+  dataSizeCurve?: DataSizeCurve | null;
   /** A grid of out-of-fold predictions of the best all-covers model. */
   examples: ExamplePrediction[];
   /**

@@ -13,7 +13,7 @@ import type { FeatureSet } from "../features/store";
 import { MAJOR_GENRES } from "../discogs/genres";
 import { initTf } from "../tf";
 import { Progress } from "../util/progress";
-import type { BaselineResults, Comparison, DatasetInfo, ExamplePrediction, InputSetResult, LearningCurve, MetricSet, StudyResults, ThesisHeadResult } from "./results";
+import type { BaselineResults, Comparison, DataSizeCurve, DatasetInfo, ExamplePrediction, InputSetResult, LearningCurve, MetricSet, StudyResults, ThesisHeadResult } from "./results";
 import { buildDataset, parseInputSet, takeLabels, usableRows, type BlockName, type LabelledDataset } from "./dataset";
 import { repeatedStratifiedFolds, stratifiedHoldout, type Fold } from "./stratify";
 import { DEFAULT_CV, aggregate, crossValidate, crossValidateAsync, pooledScorer, predictAllScorer, priorScorer, prCurves, singleSplitMetrics, testTrainRatio, type CvOutcome, type FoldRunner, type Scorer } from "./cv";
@@ -45,6 +45,11 @@ export interface StudyConfig {
   imgBackbones: string[] | "auto";
   /** Also measure head/backbone variants on all covers. */
   variants: boolean;
+  /**
+   * Fractions of each training fold for the data-size curve (img on all covers; 1 is the study's
+   * own result and always included). Empty: no curve. Costs about their sum times one input set.
+   */
+  dataFractions: number[];
   /** Folder of the study's own tables (facial/clr/y_label.csv), or null to skip. */
   thesisTables: string | null;
   /** Run the study's Flatten head (needs inception maps in the table); see thesisHead.ts. */
@@ -80,6 +85,7 @@ export function defaultStudyConfig(overrides: Partial<StudyConfig> = {}): StudyC
     head: DEFAULT_HEAD,
     imgBackbones: "auto",
     variants: true,
+    dataFractions: overrides.quick ? [0.5] : [0.125, 0.25, 0.5],
     thesisTables: null,
     thesisHead: null,
     checkpointDir: null,
@@ -217,13 +223,15 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     if (imgBackbones.length > 1) for (const b of imgBackbones) variantSpecs.push({ name: `img [${b} only]`, head: config.head, backbones: [b], inputSet: "img" });
     variantSpecs.push({ name: `img+face+clr [mlp256]`, head: MLP_VARIANT(config.head), backbones: imgBackbones, inputSet: "img+face+clr" });
   }
-  const totalFolds = (foldsFaces.length ? FACES_INPUT_SETS.length * foldsFaces.length : 0) + ALL_INPUT_SETS.length * foldsAll.length + variantSpecs.length * foldsAll.length;
+  const fractions = [...new Set(config.dataFractions.filter((f) => f > 0 && f < 1))].sort((a, b) => a - b);
+  const totalFolds = (foldsFaces.length ? FACES_INPUT_SETS.length * foldsFaces.length : 0) + (ALL_INPUT_SETS.length + variantSpecs.length + fractions.length) * foldsAll.length;
   const setDims = (ds: LabelledDataset, inputSet: string) => dimsOf(ds, parseInputSet(inputSet));
   const imgDims = (backbones: string[]) => backbones.reduce((a, b) => a + (fset.embeddings[b]?.dim ?? 0), 0);
   const totalWork =
     (foldsFaces.length ? FACES_INPUT_SETS.reduce((a, s) => a + foldsFaces.length * foldCost(faces.n, setDims(faces, s), config.head), 0) : 0) +
     ALL_INPUT_SETS.reduce((a, s) => a + foldsAll.length * foldCost(all.n, setDims(all, s), config.head), 0) +
-    variantSpecs.reduce((a, v) => a + foldsAll.length * foldCost(all.n, setDims(all, v.inputSet) - imgDims(imgBackbones) + imgDims(v.backbones), v.head), 0);
+    variantSpecs.reduce((a, v) => a + foldsAll.length * foldCost(all.n, setDims(all, v.inputSet) - imgDims(imgBackbones) + imgDims(v.backbones), v.head), 0) +
+    fractions.reduce((a, f) => a + foldsAll.length * foldCost(all.n * f, setDims(all, "img"), config.head), 0);
   const progress = new Progress("study", totalFolds, { unit: "folds", work: totalWork });
 
   // The pooled-head folds, on worker threads when config.workers > 1 (see StudyConfig.workers).
@@ -250,6 +258,7 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   const cvs: Record<string, CvOutcome> = {};
   const variants: Record<string, InputSetResult> = {};
   const variantCfg: Record<string, { head: PooledHeadConfig; backbones: string[]; inputSet: string }> = {};
+  let dataSizeCurve: DataSizeCurve | null = null;
   const run = (label: string): InputSetRun => ({ head: config.head, backbones: imgBackbones, seed: config.seed, progress, pool, label });
   try {
     since = Date.now();
@@ -278,6 +287,12 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
       log(`  variant ${v.name.padEnd(26)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}`);
     }
     step("variants", since);
+    since = Date.now();
+    if (fractions.length && allCovers.img) {
+      dataSizeCurve = await runDataSizeCurve(all, foldsAll, fractions, allCovers.img, run);
+      log(`  data-size curve (img): ${dataSizeCurve.points.map((p) => `${p.trainRows} covers ${p.microF1.mean.toFixed(3)}`).join(", ")}; +${dataSizeCurve.perDoubling.microF1.toFixed(3)} micro-F1 per doubling`);
+      step("data-size curve", since);
+    }
     await pool?.close();
   } catch (err) {
     await pool?.terminate();
@@ -381,7 +396,7 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
       repeats: config.repeats,
       seed: config.seed,
       stratification: "iterative stratification for multi-label data (Sechidis et al. 2011), seeded per repeat",
-      thresholds: "per genre, F1-optimal on a stratified 20 % hold-out of each training fold (never on test rows)",
+      thresholds: DEFAULT_CV.innerFolds >= 2 ? `per genre, F1-optimal on inner ${DEFAULT_CV.innerFolds}-fold out-of-fold scores of each training fold (never on test rows)` : `per genre, F1-optimal on a stratified ${Math.round(DEFAULT_CV.innerFraction * 100)} % hold-out of each training fold (never on test rows)`,
       ciMethod: "mean over folds × repeats; 95 % corrected resampled t interval (Nadeau & Bengio 2003)",
       comparisonTest: "paired corrected resampled t-test on identical folds, Holm correction across all comparisons",
       head: { ...config.head, name: headName(config.head), standardisation: "fitted on training rows only" },
@@ -404,11 +419,40 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     bestCheckpointInputSet: best.key,
     bestCheckpointCv: stripCurves(best.result),
     learningCurves,
+    dataSizeCurve,
     examples,
     timings: { totalSeconds: (Date.now() - t0) / 1000, steps, workers: pool ? pool.size : 1 },
     notes,
   };
   return { results, bestDataset: bestDs, bestInputSet: best.inputSet, bestHead: best.head, bestBackbones: best.backbones };
+}
+
+/**
+ * The data-size curve of `img` on all covers: every fold's training rows cut to a stratified
+ * `fraction` of themselves (seeded per fold), the test folds untouched; `full` (the study's own img
+ * result) is the point at 1. The slope per doubling is a least-squares fit on log2(training covers).
+ */
+export async function runDataSizeCurve(ds: LabelledDataset, folds: Fold[], fractions: number[], full: InputSetResult, run: (label: string) => InputSetRun): Promise<DataSizeCurve> {
+  const meanTrain = (fs: Fold[]) => Math.round(fs.reduce((a, f) => a + f.train.length, 0) / Math.max(1, fs.length));
+  const points: DataSizeCurve["points"] = [];
+  for (const fraction of fractions) {
+    const cut = folds.map((f) => {
+      const keep = stratifiedHoldout({ y: takeLabels(ds, f.train), n: f.train.length, k: ds.k }, fraction, 1000 + 100 * f.repeat + f.fold).test;
+      return { ...f, train: keep.map((i) => f.train[i]).sort((a, b) => a - b) };
+    });
+    const r = (await runInputSet(ds, cut, "img", run(`data-size curve: img on ${Math.round(fraction * 100)} % of each training fold`))).result;
+    points.push({ fraction, trainRows: meanTrain(cut), microF1: r.microF1, macroF1: r.macroF1, rocAucMacro: r.rocAucMacro });
+  }
+  points.push({ fraction: 1, trainRows: meanTrain(folds), microF1: full.microF1, macroF1: full.macroF1, rocAucMacro: full.rocAucMacro });
+  const slope = (key: "microF1" | "rocAucMacro") => {
+    const xs = points.map((p) => Math.log2(p.trainRows));
+    const ys = points.map((p) => p[key].mean);
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+    return sxx > 0 ? xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / sxx : 0;
+  };
+  return { inputSet: "img", population: "all", points, perDoubling: { microF1: slope("microF1"), rocAucMacro: slope("rocAucMacro") } };
 }
 
 function stripCurves(r: InputSetResult): MetricSet {

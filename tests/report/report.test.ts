@@ -47,6 +47,28 @@ describe("report HTML", () => {
     expect(html).toContain("study (reported): face + colour");
   });
 
+  test("the data-size curve, when the study ran it, is a figure with the gain per doubling in words", async () => {
+    const { results, dir: d } = await fixtureResults();
+    try {
+      expect(reportFigures(results).map((f) => f.name)).not.toContain("data-size");
+      const est = (mean: number) => ({ mean, ci: [mean - 0.01, mean + 0.01] as [number, number] });
+      results.dataSizeCurve = {
+        inputSet: "img",
+        population: "all",
+        points: [0.25, 0.5, 1].map((fraction, i) => ({ fraction, trainRows: Math.round(3000 * fraction), microF1: est(0.4 + 0.01 * i), macroF1: est(0.35), rocAucMacro: est(0.68 + 0.012 * i) })),
+        perDoubling: { microF1: 0.01, rocAucMacro: 0.012 },
+      };
+      const fig = reportFigures(results).find((f) => f.name === "data-size")!;
+      expect(fig.caption).toMatch(/25 %, 50 % of itself.*\+0\.010 micro-F1 and \+0\.012 macro ROC-AUC per doubling/);
+      expect((fig.figure.data[0] as { x: number[] }).x).toEqual([750, 1500, 3000]);
+      const page = await reportHtml(results);
+      expect(page).toContain("Would more covers help?");
+      expect(page).toContain('id="fig-data-size"');
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   test("escapes genre names and writes the protocol and limits", () => {
     expect(html).toContain("Folk, World, &amp; Country");
     expect(html).not.toMatch(/Folk, World, & Country/);

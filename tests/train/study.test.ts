@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { initTf } from "../../lib/tf";
-import { defaultStudyConfig, keptGenres, runStudy, runThesisTables } from "../../lib/train/study";
+import { defaultStudyConfig, keptGenres, runDataSizeCurve, runInputSet, runStudy, runThesisTables } from "../../lib/train/study";
+import { repeatedStratifiedFolds } from "../../lib/train/stratify";
 import { loadCheckpoint, scoreWithCheckpoint } from "../../lib/train/checkpoint";
 import { buildDataset, usableRows } from "../../lib/train/dataset";
 import { DEFAULT_HEAD } from "../../lib/train/heads";
@@ -15,6 +16,24 @@ if (!HAS_THESIS) console.warn(`skipped: the thesis-table test needs ${THESIS} (.
 beforeAll(async () => {
   await initTf();
 });
+
+test("the data-size curve: the same test folds, stratified cuts of each training fold, the full fold as the last point, a slope per doubling", async () => {
+  const fset = syntheticFeatureSet(400, 5, 32, 0.8);
+  const ds = buildDataset(fset, usableRows(fset, SYN_GENRES).rows, { genres: SYN_GENRES, imgBackbones: ["mobilenet_v1"], population: "all" });
+  const folds = repeatedStratifiedFolds({ y: ds.y, n: ds.n, k: ds.k }, 4, 1, 3);
+  const head = { ...DEFAULT_HEAD, epochs: 10, minSteps: 150, batchSize: 64 };
+  const run = () => ({ head, backbones: ["mobilenet_v1"], seed: 7 });
+  const full = (await runInputSet(ds, folds, "img", run())).result;
+  const curve = await runDataSizeCurve(ds, folds, [0.25, 0.5], full, run);
+  const trainRows = folds.reduce((a, f) => a + f.train.length, 0) / folds.length;
+  expect(curve.points.map((p) => p.fraction)).toEqual([0.25, 0.5, 1]);
+  curve.points.forEach((p) => expect(Math.abs(p.trainRows - p.fraction * trainRows)).toBeLessThanOrEqual(3));
+  for (const p of curve.points) expect(p.microF1.perFold).toHaveLength(4); // every point scored on all 4 test folds
+  expect(curve.points[2].rocAucMacro).toEqual(full.rocAucMacro);
+  // A planted signal is learnt better from more rows: the slope per doubling is positive.
+  expect(curve.perDoubling.rocAucMacro).toBeGreaterThan(0);
+  expect(curve.points[0].rocAucMacro.mean).toBeLessThan(curve.points[2].rocAucMacro.mean);
+}, 120_000);
 
 test("genres without examples are dropped and said so", () => {
   const fs1 = syntheticFeatureSet(60, 2);
@@ -53,6 +72,8 @@ test("a small study fills results.json, answers the faces question with CIs, and
   expect(faceCmp.pHolm).toBeGreaterThanOrEqual(faceCmp.p);
   expect(faceCmp.words).toMatch(/micro-F1 changes by/);
   expect(results.answer.faces).toMatch(/faces/);
+  expect(results.dataSizeCurve!.points.map((p) => p.fraction)).toEqual([0.125, 0.25, 0.5, 1]);
+  expect(results.dataSizeCurve!.points[3].microF1).toEqual(results.allCovers.img.microF1);
   expect(results.examples).toHaveLength(6);
   expect(results.examples[0].trueGenres.length).toBeGreaterThan(0);
   expect(JSON.parse(JSON.stringify(results)).version).toBe(1);

@@ -20,7 +20,7 @@ export const reportCommand: Command = {
     results: { type: "string", description: "results.json written by the study", defaultText: "reports/results.json" },
     out: { type: "string", description: "folder for index.html (and figures/*.png)", defaultText: "the results file's folder" },
     png: { type: "boolean", description: "also export the report's figures as PNG to <out>/figures/ (needs Chromium)" },
-    figures: { type: "string", description: "with --png: comma-separated figure names", defaultText: "forest,faces-microf1,all-microf1,genre-recall" },
+    figures: { type: "string", description: "with --png: comma-separated figure names", defaultText: "forest,faces-microf1,all-microf1,genre-recall,data-size" },
     check: { type: "boolean", description: "load the page in headless Chromium: figures drawn, images loaded, no console errors" },
   },
   async run(ctx) {
@@ -40,7 +40,7 @@ export const reportCommand: Command = {
     ctx.log(`report: ${file}`);
     const out: Record<string, unknown> = { report: file };
     if (ctx.values.png) {
-      const wanted = (stringOpt(ctx.values, "figures") ?? "forest,faces-microf1,all-microf1,genre-recall").split(",").map((s) => s.trim());
+      const wanted = (stringOpt(ctx.values, "figures") ?? "forest,faces-microf1,all-microf1,genre-recall,data-size").split(",").map((s) => s.trim());
       const figs = reportFigures(results).filter((f) => wanted.includes(f.name));
       const t = Date.now();
       out.png = await exportFiguresPng(figs.map((f) => ({ figure: f.figure, file: path.join(outDir, "figures", `${f.name}.png`) })), { width: 1000 });
