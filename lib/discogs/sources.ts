@@ -23,6 +23,21 @@ function lines(file: string): string[] {
   return fs.readFileSync(file, "utf8").split(/\r?\n/).filter((l) => l.trim() !== "");
 }
 
+/** Counts of rows given each row's id and genres (the shared part of the two table readers below). */
+function tally(rows: string[], idOf: (f: string[]) => number, genresOf: (f: string[]) => string[]): LabelCounts {
+  const counts: Record<string, number> = {};
+  const ids: number[] = [];
+  let multi = 0;
+  for (const row of rows) {
+    const f = parseCsvLine(row);
+    ids.push(idOf(f));
+    const genres = genresOf(f);
+    if (genres.length > 1) multi++;
+    for (const g of genres) counts[g] = (counts[g] ?? 0) + 1;
+  }
+  return { items: rows.length, genreCounts: counts, multiLabel: multi, ids };
+}
+
 /** Genre counts of a `labels.csv` (id column `release_id` or `id`, genres `|`-separated). */
 export function labelsCsvCounts(file: string): LabelCounts {
   const [head, ...rows] = lines(file);
@@ -30,17 +45,7 @@ export function labelsCsvCounts(file: string): LabelCounts {
   const idCol = cols.findIndex((c) => c === "release_id" || c === "id" || c === "master_id");
   const gCol = cols.indexOf("genres");
   if (idCol === -1 || gCol === -1) throw new Error(`${file}: needs an id column and a genres column (found ${cols.join(", ")})`);
-  const counts: Record<string, number> = {};
-  const ids: number[] = [];
-  let multi = 0;
-  for (const row of rows) {
-    const f = parseCsvLine(row);
-    ids.push(Number(f[idCol]));
-    const genres = (f[gCol] ?? "").split("|").filter(Boolean).map((g) => canonicalGenre(g) ?? g);
-    if (genres.length > 1) multi++;
-    for (const g of genres) counts[g] = (counts[g] ?? 0) + 1;
-  }
-  return { items: rows.length, genreCounts: counts, multiLabel: multi, ids };
+  return tally(rows, (f) => Number(f[idCol]), (f) => (f[gCol] ?? "").split("|").filter(Boolean).map((g) => canonicalGenre(g) ?? g));
 }
 
 /** Genre counts of the study's one-hot table (`master_release` + one column per genre). */
@@ -51,20 +56,5 @@ export function oneHotCsvCounts(file: string, idColumn = "master_release"): Labe
   if (idCol === -1) throw new Error(`${file}: no ${idColumn} column`);
   const genreCols = cols.map((c, i) => [i, canonicalGenre(c)] as const).filter((x): x is readonly [number, NonNullable<ReturnType<typeof canonicalGenre>>] => x[1] !== null);
   if (genreCols.length === 0) throw new Error(`${file}: no genre columns`);
-  const counts: Record<string, number> = {};
-  const ids: number[] = [];
-  let multi = 0;
-  for (const row of rows) {
-    const f = parseCsvLine(row);
-    ids.push(Number(f[idCol]));
-    let k = 0;
-    for (const [i, g] of genreCols) {
-      if (Number(f[i]) > 0) {
-        counts[g] = (counts[g] ?? 0) + 1;
-        k++;
-      }
-    }
-    if (k > 1) multi++;
-  }
-  return { items: rows.length, genreCounts: counts, multiLabel: multi, ids };
+  return tally(rows, (f) => Number(f[idCol]), (f) => genreCols.filter(([i]) => Number(f[i]) > 0).map(([, g]) => g));
 }
