@@ -26,6 +26,7 @@ export class Progress {
   private readonly counts = new Map<string, number>();
   private readonly started: number;
   private lastDraw = -Infinity;
+  private lastDrawnDone = -1;
   private readonly stream: NonNullable<ProgressOptions["stream"]>;
   private readonly tty: boolean;
   private readonly intervalMs: number;
@@ -59,8 +60,9 @@ export class Progress {
     }
   }
 
-  /** Write the final line. */
+  /** Write the final line (on a plain stream, unless the last line already said the same). */
   finish(): void {
+    if (!this.tty && this.lastDrawnDone === this.done) return;
     this.draw(true);
   }
 
@@ -80,10 +82,13 @@ export class Progress {
     const counts = this.counts.size
       ? ` [${[...this.counts].map(([k, v]) => `${k} ${v}`).join(", ")}]`
       : "";
-    return `${this.label} ${this.done}${of}${unit} ${rate.toFixed(rate < 10 ? 2 : 0)}/s${eta}${counts}`;
+    // Slow items (a model fit, minutes each) read better as time per item than as 0.00/s.
+    const speed = rate > 0 && rate < 0.05 ? `${formatDuration(1 / rate)} each` : `${rate.toFixed(rate < 10 ? 2 : 0)}/s`;
+    return `${this.label} ${this.done}${of}${unit} ${speed}${eta}${counts}`;
   }
 
   private draw(final: boolean): void {
+    this.lastDrawnDone = this.done;
     const text = this.line();
     if (this.tty) {
       const width = 24;

@@ -37,6 +37,21 @@ describe("progress", () => {
     expect(p.line()).toBe("study 8/10 folds 1.00/s ETA 16s [logistic 8]");
   });
 
+  test("slow items show the time each takes; finish() does not repeat the line just written", () => {
+    let now = 0;
+    const stream = new PassThrough();
+    let text = "";
+    stream.on("data", (d) => (text += d));
+    const p = new Progress("thesis head", 2, { unit: "fits", stream, plain: true, intervalMs: 0, now: () => now });
+    now = 200_000;
+    p.tick();
+    expect(p.line()).toBe("thesis head 1/2 fits 3m20s each ETA 3m20s");
+    now = 400_000;
+    p.tick();
+    p.finish();
+    expect(text.trim().split("\n")).toEqual(["thesis head 1/2 fits 3m20s each ETA 3m20s", "thesis head 2/2 fits 3m20s each in 6m40s"]);
+  });
+
   test("formatDuration", () => {
     expect(formatDuration(12.4)).toBe("12s");
     expect(formatDuration(185)).toBe("3m05s");
