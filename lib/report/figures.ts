@@ -206,7 +206,7 @@ export function dataSizeFigure(curve: DataSizeCurve, baselines: BaselineResults,
       trace("rocAucMacro", PALETTE[1]),
       { type: "scatter", mode: "lines", name: `predict every genre: micro-F1 ${fx(base)}`, x, y: x.map(() => base), line: { color: "#444", dash: "dash", width: 2 } },
     ],
-    layout: { ...BASE_LAYOUT, title: { text: title }, xaxis: { title: { text: "training covers per fold (log scale)" }, type: "log" }, yaxis: { title: { text: "score" } }, height: 420 },
+    layout: { ...BASE_LAYOUT, title: { text: title }, xaxis: { title: { text: "training covers per fold (log scale)" }, type: "log", tickvals: x, ticktext: x.map((n) => n.toLocaleString("en-US")) }, yaxis: { title: { text: "score" } }, height: 420 },
   };
 }
 
