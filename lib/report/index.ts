@@ -253,7 +253,10 @@ function thesisHtml(r: StudyResults): string {
         ]),
     );
     if (th.cv && th.cvProtocol) {
-      parts.push(`<p>Cross-validated (${th.cvProtocol.folds} folds × ${th.cvProtocol.repeats}):</p>` + metricsTable(th.cv, r.baselinesFaces));
+      parts.push(
+        `<p>Cross-validated (${th.cvProtocol.folds} folds × ${th.cvProtocol.repeats}, thresholds tuned on each training fold's validation part; the baseline rows are the study's ${r.protocol.folds} × ${r.protocol.repeats} CV on all ${count(r.dataset.facesRows)} covers with faces):</p>` +
+          metricsTable(th.cv, r.baselinesFaces),
+      );
     }
   }
   if (th?.skipped) parts.push(`<p class="note">${Object.keys(th.singleSplit).length ? "Note" : "Not run"}: ${escapeHtml(th.skipped)}</p>`);
