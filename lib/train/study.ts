@@ -133,11 +133,16 @@ export interface InputSetRun {
 /**
  * Relative cost of one fold, so the progress ETA does not count a 1,800-d MLP fold like a 6-d
  * logistic one. Fitted to the input-set times of a study on the 3,763 covers: a logistic fold
- * ≈ overhead + rows × dims; an MLP (256 hidden) fold ≈ 5.4x the logistic one on the same inputs.
+ * ≈ overhead + training rows × dims; an MLP (256 hidden) fold ≈ 5.4x the logistic one on the same inputs.
  */
-export function foldCost(rows: number, dims: number, head: PooledHeadConfig): number {
-  const logistic = 1 + 1.35e-6 * rows * dims;
+export function foldCost(trainRows: number, dims: number, head: PooledHeadConfig): number {
+  const logistic = 1 + 1.7e-6 * trainRows * dims;
   return head.hidden > 0 ? 5.4 * logistic : logistic;
+}
+
+/** Training rows of a set of folds (they differ by a row at most), for {@link foldCost}. */
+function trainRowsOf(folds: Fold[]): number {
+  return folds[0]?.train.length ?? 0;
 }
 
 function dimsOf(ds: LabelledDataset, blocks: BlockName[]): number {
@@ -148,14 +153,15 @@ function dimsOf(ds: LabelledDataset, blocks: BlockName[]): number {
 export async function runInputSet(ds: LabelledDataset, folds: Fold[], name: string, run: InputSetRun): Promise<{ result: InputSetResult; cv: CvOutcome }> {
   const { head, backbones, progress } = run;
   const blocks = parseInputSet(name);
+  const dims = dimsOf(ds, blocks);
+  const cost = foldCost(trainRowsOf(folds), dims, head);
   const cv = await crossValidateAsync(
     ds,
     folds,
     pooledScorer(blocks, head),
-    { ...DEFAULT_CV, seed: run.seed, label: run.label ?? `input set ${name}`, onFold: () => progress?.tick(name, 1, foldCost(ds.n, dimsOf(ds, blocks), head)) },
+    { ...DEFAULT_CV, seed: run.seed, label: run.label ?? `input set ${name}`, onFold: () => progress?.tick(name, 1, cost) },
     run.pool,
   );
-  const dims = dimsOf(ds, blocks);
   return {
     result: { ...aggregate(cv, ds.genres), blocks, dims, head: headName(head), backbones: blocks.includes("img") ? backbones : [], prCurves: prCurves(ds, cv.oof), seconds: cv.seconds },
     cv,
@@ -227,11 +233,14 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   const totalFolds = (foldsFaces.length ? FACES_INPUT_SETS.length * foldsFaces.length : 0) + (ALL_INPUT_SETS.length + variantSpecs.length + fractions.length) * foldsAll.length;
   const setDims = (ds: LabelledDataset, inputSet: string) => dimsOf(ds, parseInputSet(inputSet));
   const imgDims = (backbones: string[]) => backbones.reduce((a, b) => a + (fset.embeddings[b]?.dim ?? 0), 0);
+  // The same foldCost runInputSet ticks with: training rows of the folds × the input set's dims.
+  const faceRows = trainRowsOf(foldsFaces);
+  const allRows = trainRowsOf(foldsAll);
   const totalWork =
-    (foldsFaces.length ? FACES_INPUT_SETS.reduce((a, s) => a + foldsFaces.length * foldCost(faces.n, setDims(faces, s), config.head), 0) : 0) +
-    ALL_INPUT_SETS.reduce((a, s) => a + foldsAll.length * foldCost(all.n, setDims(all, s), config.head), 0) +
-    variantSpecs.reduce((a, v) => a + foldsAll.length * foldCost(all.n, setDims(all, v.inputSet) - imgDims(imgBackbones) + imgDims(v.backbones), v.head), 0) +
-    fractions.reduce((a, f) => a + foldsAll.length * foldCost(all.n * f, setDims(all, "img"), config.head), 0);
+    FACES_INPUT_SETS.reduce((a, s) => a + foldsFaces.length * foldCost(faceRows, setDims(faces, s), config.head), 0) +
+    ALL_INPUT_SETS.reduce((a, s) => a + foldsAll.length * foldCost(allRows, setDims(all, s), config.head), 0) +
+    variantSpecs.reduce((a, v) => a + foldsAll.length * foldCost(allRows, setDims(all, v.inputSet) - imgDims(imgBackbones) + imgDims(v.backbones), v.head), 0) +
+    fractions.reduce((a, f) => a + foldsAll.length * foldCost(Math.round(allRows * f), setDims(all, "img"), config.head), 0);
   const progress = new Progress("study", totalFolds, { unit: "folds", work: totalWork });
 
   // The pooled-head folds, on worker threads when config.workers > 1 (see StudyConfig.workers).
@@ -290,7 +299,7 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     since = Date.now();
     if (fractions.length && allCovers.img) {
       dataSizeCurve = await runDataSizeCurve(all, foldsAll, fractions, allCovers.img, run);
-      log(`  data-size curve (img): ${dataSizeCurve.points.map((p) => `${p.trainRows} covers ${p.microF1.mean.toFixed(3)}`).join(", ")}; +${dataSizeCurve.perDoubling.microF1.toFixed(3)} micro-F1 per doubling`);
+      log(`  data-size curve (img): ${dataSizeCurve.points.map((p) => `${p.trainRows} covers ${p.microF1.mean.toFixed(3)}`).join(", ")}; ${dataSizeCurve.perDoubling.microF1.toFixed(3)} micro-F1 per doubling`);
       step("data-size curve", since);
     }
     await pool?.close();
