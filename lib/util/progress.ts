@@ -76,9 +76,8 @@ export class Progress {
     const rate = this.done / elapsed;
     const unit = this.options.unit ? ` ${this.options.unit}` : "";
     const of = this.total != null ? `/${this.total}` : "";
-    const w = this.options.work;
-    const left = w ? (w - this.workDone) / Math.max(1e-9, this.workDone / elapsed) : this.total != null ? (this.total - this.done) / rate : NaN;
-    const eta = this.total != null && rate > 0 && this.done < this.total ? ` ETA ${formatDuration(left)}` : ` in ${formatDuration(elapsed)}`;
+    const frac = this.fraction();
+    const eta = this.total != null && frac > 0 && this.done < this.total ? ` ETA ${formatDuration((elapsed * (1 - frac)) / frac)}` : ` in ${formatDuration(elapsed)}`;
     const counts = this.counts.size
       ? ` [${[...this.counts].map(([k, v]) => `${k} ${v}`).join(", ")}]`
       : "";
@@ -87,13 +86,18 @@ export class Progress {
     return `${this.label} ${this.done}${of}${unit} ${speed}${eta}${counts}`;
   }
 
+  /** Share done (0..1): of the work when `work` was given, else of the items; 0 without a total. */
+  private fraction(): number {
+    if (this.options.work) return Math.min(1, this.workDone / this.options.work);
+    return this.total ? Math.min(1, this.done / this.total) : 0;
+  }
+
   private draw(final: boolean): void {
     this.lastDrawnDone = this.done;
     const text = this.line();
     if (this.tty) {
       const width = 24;
-      const frac = this.options.work ? Math.min(1, this.workDone / this.options.work) : this.total ? Math.min(1, this.done / this.total) : 0;
-      const filled = Math.round(frac * width);
+      const filled = Math.round(this.fraction() * width);
       const bar = this.total ? `[${"#".repeat(filled)}${".".repeat(width - filled)}] ` : "";
       this.stream.write(`\r\x1b[2K${bar}${text}${final ? "\n" : ""}`);
     } else {
