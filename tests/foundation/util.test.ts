@@ -2,35 +2,39 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
-import { Progress, formatDuration } from "../../lib/util/progress";
+import { Progress, formatDuration, type ProgressOptions } from "../../lib/util/progress";
 import { redactSecrets } from "../../lib/util/secrets";
 import { writeFileAtomic } from "../../lib/util/fsx";
 import { coverRelativePath, genreFolderName, parseCoverRelativePath, canonicalGenre, DISCOGS_GENRES } from "../../lib/discogs/genres";
 
+/** A plain-mode Progress writing to a captured stream, on a clock the test sets. */
+function capturedProgress(label: string, total: number, opts: ProgressOptions) {
+  const clock = { now: 0 };
+  const stream = new PassThrough();
+  let text = "";
+  stream.on("data", (d) => (text += d));
+  const p = new Progress(label, total, { ...opts, stream, plain: true, now: () => clock.now });
+  return { p, clock, lines: () => text.trim().split("\n") };
+}
+
 describe("progress", () => {
   test("plain mode prints done/total, rate, ETA and per-status counts at most every interval", () => {
-    let now = 0;
-    const stream = new PassThrough();
-    let text = "";
-    stream.on("data", (d) => (text += d));
-    const p = new Progress("features", 100, { unit: "covers", stream, plain: true, intervalMs: 10_000, now: () => now });
-    now = 1_000;
+    const { p, clock, lines } = capturedProgress("features", 100, { unit: "covers", intervalMs: 10_000 });
+    clock.now = 1_000;
     p.tick("ok"); // 1st line (interval elapsed since 0)
-    now = 2_000;
+    clock.now = 2_000;
     p.tick("ok"); // suppressed: < 10 s since the last line
-    now = 20_000;
+    clock.now = 20_000;
     p.tick("failed");
-    expect(text.trim().split("\n")).toHaveLength(2);
+    expect(lines()).toHaveLength(2);
     expect(p.line()).toBe("features 3/100 covers 0.15/s ETA 10m47s [ok 2, failed 1]");
   });
 
   test("with unequal items, the ETA follows the work done, not the item count", () => {
-    let now = 0;
-    const stream = new PassThrough();
     // 10 folds: 8 cheap (work 1 each), then 2 expensive (work 8 each) = 24 units.
-    const p = new Progress("study", 10, { unit: "folds", stream, plain: true, now: () => now, work: 24 });
+    const { p, clock } = capturedProgress("study", 10, { unit: "folds", work: 24 });
     for (let i = 0; i < 8; i++) {
-      now += 1_000;
+      clock.now += 1_000;
       p.tick("logistic", 1, 1);
     }
     // 8 of 10 folds in 8 s, but 8 of 24 units: 16 units left at 1 unit/s, not 2 folds at 1 fold/s.
@@ -38,18 +42,14 @@ describe("progress", () => {
   });
 
   test("slow items show the time each takes; finish() does not repeat the line just written", () => {
-    let now = 0;
-    const stream = new PassThrough();
-    let text = "";
-    stream.on("data", (d) => (text += d));
-    const p = new Progress("thesis head", 2, { unit: "fits", stream, plain: true, intervalMs: 0, now: () => now });
-    now = 200_000;
+    const { p, clock, lines } = capturedProgress("thesis head", 2, { unit: "fits", intervalMs: 0 });
+    clock.now = 200_000;
     p.tick();
     expect(p.line()).toBe("thesis head 1/2 fits 3m20s each ETA 3m20s");
-    now = 400_000;
+    clock.now = 400_000;
     p.tick();
     p.finish();
-    expect(text.trim().split("\n")).toEqual(["thesis head 1/2 fits 3m20s each ETA 3m20s", "thesis head 2/2 fits 3m20s each in 6m40s"]);
+    expect(lines()).toEqual(["thesis head 1/2 fits 3m20s each ETA 3m20s", "thesis head 2/2 fits 3m20s each in 6m40s"]);
   });
 
   test("formatDuration", () => {
