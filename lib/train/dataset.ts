@@ -52,7 +52,7 @@ export function labelMatrix(ds: LabelledDataset, rows?: number[]): LabelMatrix {
   return { y: takeLabels(ds, rows), n: rows.length, k: ds.k };
 }
 
-export function takeLabels(ds: LabelledDataset, rows: number[]): Uint8Array {
+export function takeLabels(ds: Pick<LabelledDataset, "y" | "k">, rows: number[]): Uint8Array {
   const out = new Uint8Array(rows.length * ds.k);
   rows.forEach((r, i) => out.set(ds.y.subarray(r * ds.k, (r + 1) * ds.k), i * ds.k));
   return out;

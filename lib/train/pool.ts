@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { tf } from "../tf";
-import { startTsWorker } from "../util/tsWorker";
+import { sharedCopy, startTsWorker } from "../util/tsWorker";
 import type { FoldOptions, FoldOutcome, FoldRunner, ScorerSpec } from "./cv";
 import type { BlockName, LabelledDataset } from "./dataset";
 import type { PointMetrics } from "./metrics";
@@ -94,16 +94,11 @@ export interface FoldPool extends FoldRunner {
 }
 
 function toShared(ds: LabelledDataset, id: number): SharedDataset {
-  const y = new Uint8Array(new SharedArrayBuffer(ds.y.byteLength));
-  y.set(ds.y);
   const blocks: SharedDataset["blocks"] = [];
   for (const [name, block] of Object.entries(ds.blocks)) {
-    if (!block) continue;
-    const data = new Float32Array(new SharedArrayBuffer(block.data.byteLength));
-    data.set(block.data);
-    blocks.push({ name: name as BlockName, dim: block.dim, data });
+    if (block) blocks.push({ name: name as BlockName, dim: block.dim, data: sharedCopy(block.data) });
   }
-  return { id, n: ds.n, k: ds.k, y, blocks };
+  return { id, n: ds.n, k: ds.k, y: sharedCopy(ds.y), blocks };
 }
 
 /** In a worker: the dataset {@link runFold} needs (no ids, paths or column names: it never reads them). */

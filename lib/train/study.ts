@@ -20,6 +20,7 @@ import { DEFAULT_CV, aggregate, crossValidate, crossValidateAsync, pooledScorer,
 import { DEFAULT_HEAD, headName, type PooledHeadConfig } from "./heads";
 import { answerFrom, compareInputSets, type ComparisonRequest } from "./compare";
 import { readThesisTables } from "./thesisTables";
+import { thesisHeadNotRun } from "./thesisHead";
 import { bootstrapIntervals } from "./metrics";
 import { tuneThresholds } from "./thresholds";
 import { buildMeta, saveCheckpoint, trainFinalHead } from "./checkpoint";
@@ -369,16 +370,7 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     }
   }
   if (!thesisHead && thesisTablesResult) {
-    thesisHead = {
-      backbone: "inception_v3",
-      architecture: "mixed7 → Flatten → Dense(1024, relu) → sigmoid per genre",
-      singleSplit: {},
-      cv: null,
-      cvProtocol: null,
-      learningCurves: [],
-      thesisTables: thesisTablesResult,
-      skipped: config.thesisHead ? "see notes" : "the Flatten head was not requested (use --thesis-head)",
-    };
+    thesisHead = { ...thesisHeadNotRun(config.thesisHead ? "see notes" : "the Flatten head was not requested (use --thesis-head)"), thesisTables: thesisTablesResult };
   }
   step("thesis head", since);
 

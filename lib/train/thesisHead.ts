@@ -21,7 +21,7 @@ import { InterruptedError } from "../util/errors";
 import { writeJsonAtomic } from "../util/fsx";
 import { packageVersion } from "../util/packages";
 import { Progress } from "../util/progress";
-import { startTsWorker } from "../util/tsWorker";
+import { sharedCopy, startTsWorker } from "../util/tsWorker";
 import { defaultFoldWorkers } from "./pool";
 import { readInceptionMaps, type FeatureSet } from "../features/store";
 import type { LearningCurve, LearningCurvePoint, MetricSet, ThesisHeadResult } from "./results";
@@ -272,19 +272,13 @@ export function planThesisFit(ds: LabelledDataset, inputSet: string, train: numb
   return { name, inputSet, fit, val, test, aux: applyScaler(all.x, all.n, all.d, fitScaler(f.x, f.n, f.d)), auxDim: all.d };
 }
 
-function labelsOf(y: Uint8Array, k: number, rows: number[]): Uint8Array {
-  const out = new Uint8Array(rows.length * k);
-  rows.forEach((r, i) => out.set(y.subarray(r * k, (r + 1) * k), i * k));
-  return out;
-}
-
 /** Train one planned fit, tune thresholds on its validation rows, score its test rows (any thread). */
 export async function runThesisFit(data: ThesisData, job: ThesisFitJob, cfg: ThesisHeadConfig, log?: (s: string) => void): Promise<ThesisFitResult> {
   const d: FlatData = { ...data, aux: job.aux, auxDim: job.auxDim };
   const t0 = Date.now();
   const { model, curve } = await trainThesisHead(d, job.fit, job.val, cfg, job.name, log);
   try {
-    const thresholds = tuneThresholds(labelsOf(d.y, d.k, job.val), predictRows(model, d, job.val), job.val.length, d.k);
+    const thresholds = tuneThresholds(takeLabels(d, job.val), predictRows(model, d, job.val), job.val.length, d.k);
     const scores = predictRows(model, d, job.test);
     return { scores, thresholds, curve, seconds: (Date.now() - t0) / 1000 };
   } finally {
@@ -398,19 +392,11 @@ export interface FromThesisWorker {
   line?: string;
   error?: string;
   result?: ThesisFitResult;
-  numTensors?: number;
 }
 export interface ThesisWorkerInput {
   backend: string;
-  index: number;
   data: ThesisData;
   cfg: ThesisHeadConfig;
-}
-
-function shared<T extends Float32Array | Uint8Array>(a: T): T {
-  const s = new (a.constructor as { new (b: SharedArrayBuffer): T })(new SharedArrayBuffer(a.byteLength));
-  s.set(a);
-  return s;
 }
 
 /**
@@ -420,7 +406,7 @@ function shared<T extends Float32Array | Uint8Array>(a: T): T {
  */
 async function trainOnWorkers(data: ThesisData, queue: { index: number; job: ThesisFitJob }[], cfg: ThesisHeadConfig, threads: number, log: (s: string) => void, done: (i: number, r: ThesisFitResult) => Promise<void>): Promise<void> {
   const backend = tf.getBackend();
-  const sharedData: ThesisData = { ...data, maps: shared(data.maps), y: shared(data.y) };
+  const sharedData: ThesisData = { ...data, maps: sharedCopy(data.maps), y: sharedCopy(data.y) };
   const workers: Worker[] = [];
   let stop: ((e: Error) => void) | null = null;
   const onSigint = () => stop?.(new InterruptedError("the thesis head was interrupted (Ctrl-C); its finished fits are kept: re-run the same command to resume"));
@@ -445,7 +431,7 @@ async function trainOnWorkers(data: ThesisData, queue: { index: number; job: The
         w.postMessage({ type: "fit", id: item.index, job: item.job } satisfies ToThesisWorker);
       };
       for (let t = 0; t < threads; t++) {
-        const w = startTsWorker<ThesisWorkerInput>(path.join(__dirname, "thesisWorker.ts"), { backend, index: t, data: sharedData, cfg }, `covergenre thesis worker ${t + 1}`);
+        const w = startTsWorker<ThesisWorkerInput>(path.join(__dirname, "thesisWorker.ts"), { backend, data: sharedData, cfg }, `covergenre thesis worker ${t + 1}`);
         workers.push(w);
         w.on("message", (msg: FromThesisWorker) => {
           if (msg.type === "ready") {
@@ -476,6 +462,11 @@ async function trainOnWorkers(data: ThesisData, queue: { index: number; job: The
   }
 }
 
+/** The result of a Flatten head that was not trained or shown, with the reason. */
+export function thesisHeadNotRun(skipped: string): Omit<ThesisHeadResult, "thesisTables"> {
+  return { backbone: "inception_v3", architecture: "mixed7 → Flatten → Dense(1024, relu) → sigmoid per genre", singleSplit: {}, cv: null, cvProtocol: null, learningCurves: [], skipped };
+}
+
 /** The thesis-head part of the study (the `thesisHead` hook of StudyConfig). */
 export function thesisHeadRunner(cfg: ThesisHeadConfig = DEFAULT_THESIS_HEAD, readMaps: typeof readInceptionMaps = readInceptionMaps) {
   return async (fset: FeatureSet, facesFull: LabelledDataset, log: (s: string) => void): Promise<Omit<ThesisHeadResult, "thesisTables">> => {
@@ -489,7 +480,7 @@ export function thesisHeadRunner(cfg: ThesisHeadConfig = DEFAULT_THESIS_HEAD, re
     if (!cfg.train && (!cfg.cache || !cachedThesisFitKeys(fset.tablePath).length)) {
       // Nothing to show and nothing to train: do not read (or require) the maps at all.
       const total = cfg.inputSets.length * (1 + (cfg.cvFolds >= 2 ? cfg.cvFolds : 0));
-      return { backbone: "inception_v3", architecture: "mixed7 → Flatten → Dense(1024, relu) → sigmoid per genre", singleSplit: {}, cv: null, cvProtocol: null, learningCurves: [], skipped: notTrained(total, total) };
+      return thesisHeadNotRun(notTrained(total, total));
     }
     log(`  thesis head: reading ${ds.n} mixed7 maps…`);
     const maps = await readMaps(fset.tablePath, ds.sourceRows);

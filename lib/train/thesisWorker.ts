@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     if (msg.type !== "fit" || !msg.job) return;
     const id = msg.id;
     runThesisFit(input.data, msg.job, input.cfg, (line) => reply({ type: "log", line }))
-      .then((result) => reply({ type: "result", id, result, numTensors: tf.memory().numTensors }, [result.scores.buffer as ArrayBuffer]))
+      .then((result) => reply({ type: "result", id, result }, [result.scores.buffer as ArrayBuffer]))
       .catch((err: unknown) => reply({ type: "error", id, error: err instanceof Error ? err.message : String(err) }));
   });
   reply({ type: "ready", backend: tf.getBackend() });

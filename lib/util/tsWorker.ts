@@ -31,3 +31,13 @@ export function startTsWorker<T>(entry: string, input: T, name?: string): Worker
 export function tsWorkerInput<T>(): T {
   return (workerData as TsWorkerData<T>).input;
 }
+
+/**
+ * A copy of `a` in a SharedArrayBuffer: posted to (or started with) a worker it is shared, not
+ * copied again, so every worker reads the same memory.
+ */
+export function sharedCopy<T extends Float32Array | Uint8Array>(a: T): T {
+  const s = new (a.constructor as { new (b: SharedArrayBuffer): T })(new SharedArrayBuffer(a.byteLength));
+  s.set(a);
+  return s;
+}
