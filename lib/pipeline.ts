@@ -435,9 +435,9 @@ export function summaryLines(o: PipelineOutcome): string[] {
   if (img && imgFace) lines.push(`Covers with faces (${r.dataset.facesRows}): img ${ci(img.microF1)} vs img+face ${ci(imgFace.microF1)} micro-F1`);
   const curve = r.dataSizeCurve;
   if (curve) lines.push(`More covers: ${curve.inputSet} gains ${f(curve.perDoubling.microF1)} micro-F1 and ${f(curve.perDoubling.rocAucMacro)} macro ROC-AUC per doubling of the training covers`);
-  const th = r.thesisHead;
-  const thImg = th?.singleSplit["img"];
-  if (thImg) lines.push(`The study's Flatten head (img, one split, threshold 0.5): micro precision ${f(thImg.at05.microPrecision.mean)} / recall ${f(thImg.at05.microRecall.mean)}${th!.cv?.img ? `; ${th!.cvProtocol!.folds}-fold CV micro-F1 ${ci(th!.cv.img.microF1)}` : ""}`);
+  const thImg = r.thesisHead?.singleSplit["img"];
+  const thCv = r.thesisHead?.cv?.img;
+  if (thImg) lines.push(`The study's Flatten head (img, one split, threshold 0.5): micro precision ${f(thImg.at05.microPrecision.mean)} / recall ${f(thImg.at05.microRecall.mean)}${thCv ? `; ${r.thesisHead!.cvProtocol!.folds}-fold CV micro-F1 ${ci(thCv.microF1)}` : ""}`);
   lines.push(`Report: ${o.reportPath}`, `Results: ${o.resultsPath}`);
   if (r.bestCheckpoint) lines.push(`Best checkpoint: ${r.bestCheckpoint} (${r.bestCheckpointInputSet})`);
   if (r.protocol.quick) lines.push("(quick mode: reduced protocol, numbers for checking the pipeline only)");

@@ -3,6 +3,7 @@
  * the notebooks (`showFigure(forestPlot(r.comparisons))`) and the PNG export draw the same pictures.
  */
 import type { Figure } from "../plot";
+import { signed } from "./format";
 import type { BaselineResults, Comparison, DataSizeCurve, EstimateKey, InputSetResult, LearningCurve, MetricSet, StudyResults } from "../train/results";
 
 /** Plotly's default qualitative palette, fixed so an input set keeps its colour across figures. */
@@ -192,7 +193,7 @@ export function dataSizeFigure(curve: DataSizeCurve, baselines: BaselineResults,
     return {
       type: "scatter",
       mode: "lines+markers",
-      name: `${curve.inputSet}: ${metricLabel(key)} (${curve.perDoubling[key] >= 0 ? "+" : ""}${fx(curve.perDoubling[key])} per doubling)`,
+      name: `${curve.inputSet}: ${metricLabel(key)} (${signed(curve.perDoubling[key])} per doubling)`,
       x,
       y: ys,
       line: { color, width: 2 },

@@ -102,7 +102,6 @@ export function samplePixels(img: DecodedImage, max: number): Float64Array {
   return out;
 }
 
-
 export interface KMeansResult {
   centres: RGB[];
   /** Points per cluster, same order as centres. */
