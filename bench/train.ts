@@ -8,7 +8,7 @@
  *
  * (2) uses a subset of the real feature table when there is one (--table, default
  * datasets/features/covers.csv if present) — by default 1,000 covers spread over the table and one
- * repeat, so the pair of runs takes about 70 s (idle 2-core machine: 41.5 s → 27.2 s, 1.52x,
+ * repeat, so the pair of runs takes about 85 s (idle 2-core machine, with the data-size curve: 50.3 s → 33.8 s, 1.49x,
  * identical numbers); `--subset 0 --repeats 2` times the whole study's protocol. Without a table it uses a synthetic table of the shared set's shape (3,763 covers,
  * mobilenet_v1 1024-d + inception_v3 768-d, ~35 % with faces), which times the protocol honestly
  * (cost depends on shapes, not values) and says so.
