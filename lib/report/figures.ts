@@ -4,7 +4,19 @@
  */
 import type { Figure } from "../plot";
 import { signed } from "./format";
-import type { BaselineResults, Comparison, DataSizeCurve, EstimateKey, InputSetResult, LearningCurve, MetricSet, StudyResults } from "../train/results";
+import type {
+  BaselineResults,
+  CollectionScores,
+  Comparison,
+  DataSizeCurve,
+  EstimateKey,
+  ExtraDataResult,
+  InputSetResult,
+  LearningCurve,
+  MetricSet,
+  StudyResults,
+  TransferResult,
+} from "../train/results";
 
 /** Plotly's default qualitative palette, fixed so an input set keeps its colour across figures. */
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
@@ -232,4 +244,112 @@ export function thesisComparisonFigure(r: StudyResults): Figure | null {
     ],
     layout: { ...BASE_LAYOUT, barmode: "group", title: { text: `The study's face + colour numbers vs this reproduction (${t.rows} rows)` }, yaxis: { range: [0, 1] }, xaxis: { automargin: true }, height: 460 },
   };
+}
+
+/** One bar series of {@link twoMetricBars}: a model (or baseline) with one MetricSet per category (null: not measured there). */
+export interface BarSeries {
+  name: string;
+  values: (MetricSet | null | undefined)[];
+  /** Bar colour; default the palette colour of the series' position. */
+  color?: string;
+}
+
+/** Colour of baseline series in grouped bars: grey, so models stand out against it. */
+export const BASELINE_COLOR = "#aaa";
+
+/**
+ * Grouped bars with 95 % CI error bars, two metrics side by side (default micro-F1 left, macro
+ * ROC-AUC right) so that a threshold-dependent and a threshold-free score are read together. One
+ * group per category (a collection, a transfer direction, a target), one bar per series; a series'
+ * two bars share one legend entry.
+ */
+export function twoMetricBars(categories: string[], series: BarSeries[], title: string, metrics: [EstimateKey, EstimateKey] = ["microF1", "rocAucMacro"]): Figure {
+  const data: object[] = [];
+  series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    metrics.forEach((metric, j) => {
+      const est = s.values.map((m) => m?.[metric]);
+      const means = est.map((e) => (e && typeof e.mean === "number" && Number.isFinite(e.mean) ? e.mean : null));
+      data.push({
+        type: "bar",
+        name: s.name,
+        legendgroup: s.name,
+        showlegend: j === 0,
+        x: categories,
+        y: means,
+        xaxis: j === 0 ? "x" : "x2",
+        yaxis: j === 0 ? "y" : "y2",
+        marker: { color },
+        error_y: { type: "data", symmetric: false, array: est.map((e, k) => sub(e?.ci?.[1], means[k])), arrayminus: est.map((e, k) => sub(means[k], e?.ci?.[0])) },
+        hovertext: est.map((e) => (e ? `${s.name}: ${metricLabel(metric)} ${fx(e.mean)} [${fx(e.ci?.[0])}, ${fx(e.ci?.[1])}]` : "")),
+        hoverinfo: "text",
+      });
+    });
+  });
+  return {
+    data,
+    layout: {
+      ...BASE_LAYOUT,
+      barmode: "group",
+      title: { text: title },
+      // above the plots: two-line category labels below would run into a legend there
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
+      margin: { ...BASE_LAYOUT.margin, t: 100 },
+      xaxis: { domain: [0, 0.47], anchor: "y", automargin: true },
+      xaxis2: { domain: [0.53, 1], anchor: "y2", automargin: true },
+      yaxis: { title: { text: metricLabel(metrics[0]) }, rangemode: "tozero", anchor: "x" },
+      yaxis2: { title: { text: metricLabel(metrics[1]) }, rangemode: "tozero", anchor: "x2" },
+      height: 460,
+    },
+  };
+}
+
+/**
+ * Per-collection scores inside the union CV: one group per collection, one bar per all-covers input
+ * set, and the collection's own predict-all baseline in grey. Shows whether the model is equally
+ * good on every collection or carried by one.
+ */
+export function collectionScoresFigure(collections: Record<string, CollectionScores>, title = "Per collection: micro-F1 and macro ROC-AUC (95 % CI)"): Figure {
+  const cs = Object.values(collections);
+  const sets: string[] = [];
+  for (const c of cs) for (const k of Object.keys(c.allCovers)) if (!sets.includes(k)) sets.push(k);
+  const series: BarSeries[] = [
+    ...sets.map((k) => ({ name: k, values: cs.map((c) => c.allCovers[k]) })),
+    { name: "baseline: predict every genre", values: cs.map((c) => c.baselines.predictAll), color: BASELINE_COLOR },
+  ];
+  return twoMetricBars(cs.map((c) => `${c.collection}<br>(${c.rows.toLocaleString("en-US")} covers)`), series, title);
+}
+
+/**
+ * Transfer: for each direction (trained on one collection, tested on another), the transferred
+ * model beside the model trained on the test collection's own folds and predict-all, all on the
+ * same test rows. The gap between the first two bars is what does not carry over.
+ */
+export function transferFigure(t: TransferResult, title = `Does it carry over? ${t.inputSet} trained on one collection, tested on another`): Figure {
+  const d = t.directions;
+  return twoMetricBars(
+    d.map((x) => `${x.train} →<br>${x.test}`),
+    [
+      { name: "transfer: trained on the other collection", values: d.map((x) => x.transfer) },
+      { name: "within: trained on the test collection's own folds", values: d.map((x) => x.within) },
+      { name: "baseline: predict every genre", values: d.map((x) => x.predictAll), color: BASELINE_COLOR },
+    ],
+    title,
+  );
+}
+
+/**
+ * Real extra data: for each target collection, its own training folds vs the same plus every row of
+ * the other collections, on the target's test folds: the measured answer to "would more covers
+ * help?" where the data-size curve only extrapolates.
+ */
+export function extraDataFigure(extra: ExtraDataResult[], title = "Real extra data: own training folds vs + the other collections"): Figure {
+  return twoMetricBars(
+    extra.map((x) => `${x.target}<br>(${x.ownTrainRows.toLocaleString("en-US")} → ${x.withExtraTrainRows.toLocaleString("en-US")} training covers)`),
+    [
+      { name: "own training folds", values: extra.map((x) => x.own) },
+      { name: "own + extra collections", values: extra.map((x) => x.withExtra) },
+    ],
+    title,
+  );
 }

@@ -31,6 +31,20 @@ export function estimateHtml(e: Estimate | null | undefined, digits = 3): string
   return `${num(e.mean, digits)} <span class="ci">${escapeHtml(interval(e.ci, digits))}</span>`;
 }
 
+/**
+ * A paired difference with its interval as HTML, signs always shown ("+0.004 [−0.010, +0.018]"):
+ * a difference reads by its sign, and an interval that straddles 0 shows it at a glance.
+ */
+export function deltaHtml(delta: number | null | undefined, ci: Interval | null | undefined, digits = 3): string {
+  return `${signed(delta, digits)} <span class="ci">${escapeHtml(interval(ci, digits, true))}</span>`;
+}
+
+/** A share as a percentage, e.g. 0.123 → "12.3 %"; "–" for null/NaN. */
+export function percent(x: number | null | undefined, digits = 1): string {
+  if (typeof x !== "number" || !Number.isFinite(x)) return "–";
+  return `${(x * 100).toFixed(digits)} %`;
+}
+
 /** A p value the way papers print it. */
 export function pValue(p: number | null | undefined): string {
   if (typeof p !== "number" || !Number.isFinite(p)) return "–";
