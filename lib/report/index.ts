@@ -9,7 +9,19 @@ import { figureHtml, plotlyScript, type Figure } from "../plot";
 import type { Comparison, EstimateKey, ExamplePrediction, MetricSet, StudyResults, BaselineResults } from "../train/results";
 import { writeFileAtomic } from "../util/fsx";
 import { coverThumbnail, type FaceBox } from "./covers";
-import { count, escapeHtml, estimateHtml, interval, num, pValue, signed, tableHtml, type Column } from "./format";
+import { count, deltaHtml, escapeHtml, estimateHtml, interval, num, pValue, signed, tableHtml, type Column } from "./format";
+import {
+  collectionScoresOf,
+  collectionsInfoOf,
+  collectionsLimitHtml,
+  collectionsProtocolItem,
+  collectionsTableHtml,
+  extraDataHtml,
+  extraDataOf,
+  perCollectionTableHtml,
+  transferHtml,
+  transferOf,
+} from "./collections";
 import {
   forestPlot,
   learningCurvesFigure,
@@ -19,10 +31,14 @@ import {
   prCurvesFigure,
   thesisComparisonFigure,
   dataSizeFigure,
+  collectionScoresFigure,
+  transferFigure,
+  extraDataFigure,
 } from "./figures";
 
 export { coverThumbnail, type FaceBox } from "./covers";
 export * from "./figures";
+export * from "./collections";
 
 /** Options of {@link writeReport}. */
 export interface ReportOptions {
@@ -115,10 +131,41 @@ export function reportFigures(r: StudyResults): NamedFigure[] {
       figure: dataSizeFigure(c, r.baselines),
     });
   }
+  out.push(...collectionFigures(r));
   const curves = [...r.learningCurves, ...(r.thesisHead?.learningCurves ?? [])];
   if (curves.length) out.push({ name: "learning", caption: "Training and validation loss per epoch (star: the epoch whose weights were kept).", figure: learningCurvesFigure(curves) });
   const thesis = thesisComparisonFigure(r);
   if (thesis) out.push({ name: "thesis", caption: "The study's own numbers next to this reproduction on its 1,016 rows.", figure: thesis });
+  return out;
+}
+
+/** The figures about several collections (per-collection scores, transfer, extra data), each only when results.json has its data. */
+export function collectionFigures(r: StudyResults): NamedFigure[] {
+  const out: NamedFigure[] = [];
+  const scores = collectionScoresOf(r);
+  if (scores) {
+    out.push({
+      name: "collections",
+      caption: "Each collection's covers scored inside the same union CV (95 % CI), every all-covers input set beside that collection's own predict-all baseline (grey).",
+      figure: collectionScoresFigure(scores),
+    });
+  }
+  const t = transferOf(r);
+  if (t) {
+    out.push({
+      name: "transfer",
+      caption: `${t.inputSet} trained on one collection and scored on another (transfer), against the model trained on the test collection's own folds (within) and predict-all, on the same test rows; genres: ${t.genres.join(", ")}.`,
+      figure: transferFigure(t),
+    });
+  }
+  const x = extraDataOf(r);
+  if (x) {
+    out.push({
+      name: "extra-data",
+      caption: "Each collection's test folds, scored by a model trained on its own training folds and by one trained on the same plus every cover of the other collections (95 % CI).",
+      figure: extraDataFigure(x),
+    });
+  }
   return out;
 }
 
@@ -170,7 +217,7 @@ function comparisonsTable(comparisons: Comparison[]): string {
     { header: "b", cell: (c) => escapeHtml(c.b) },
     { header: "population", cell: (c) => escapeHtml(c.population === "faces" ? "covers with faces" : "all covers") },
     { header: "metric", cell: (c) => escapeHtml(metricLabel(c.metric)) },
-    { header: "a − b", cell: (c) => `${signed(c.delta)} <span class="ci">${escapeHtml(interval(c.ci, 3, true))}</span>` },
+    { header: "a − b", cell: (c) => deltaHtml(c.delta, c.ci) },
     { header: "p", cell: (c) => pValue(c.p) },
     { header: "p (Holm)", cell: (c) => pValue(c.pHolm) },
     { header: "in words", cell: (c) => escapeHtml(c.words) },
@@ -187,8 +234,10 @@ function protocolHtml(r: StudyResults): string {
   const sizes = p.foldSizes.length
     ? `Each fold trains on about ${count(mean(p.foldSizes.map((f) => f.trainSize)))} covers and tests on about ${count(mean(p.foldSizes.map((f) => f.testSize)))}.`
     : "";
+  const cols = collectionsInfoOf(r) ?? [];
+  const from = cols.length > 1 ? `${cols.length} collections (${cols.map((c) => `<code>${escapeHtml(c.dir)}</code>`).join(", ")})` : `<code>${escapeHtml(d.coversDir)}</code>`;
   const items = [
-    `We took ${count(d.rowsInTable)} covers from <code>${escapeHtml(d.coversDir)}</code>; ${count(d.rows)} were usable, and ${count(d.facesRows)} of them show at least one face (the study's population: it kept only covers with faces).`,
+    `We took ${count(d.rowsInTable)} covers from ${from}; ${count(d.rows)} were usable, and ${count(d.facesRows)} of them show at least one face (the study's population: it kept only covers with faces).`,
     `Each cover is described by up to three blocks of inputs: <b>img</b> (what a pretrained image network sees: ${escapeHtml(p.imgBackbones.join(" + ") || "—")}), <b>face</b> (attributes a face model estimates for the faces on it) and <b>clr</b> (colour statistics). An <i>input set</i> such as <code>img+face</code> joins blocks.`,
     `Genres: ${d.genres.map(escapeHtml).join(", ")}. A cover can have several (on average ${num(d.labelCardinality.all, 2)}).${d.droppedGenres.length ? ` Left out: ${d.droppedGenres.map((g) => `${escapeHtml(g.genre)} (${escapeHtml(g.reason)})`).join("; ")}.` : ""}`,
     `Every model is scored on covers it never saw: ${p.folds}-fold cross-validation repeated ${p.repeats} time(s) with seed ${p.seed} (${escapeHtml(p.stratification)}). ${sizes} All input sets of a population use the very same folds, so their differences are paired.`,
@@ -197,8 +246,11 @@ function protocolHtml(r: StudyResults): string {
     `Numbers are means over all folds with a 95 % interval by the ${escapeHtml(p.ciMethod)}. Comparisons: ${escapeHtml(p.comparisonTest)}.`,
     `Two baselines sit next to every number: <i>predict every genre</i> for every cover, and <i>genre prior</i> (guess each genre at random, as often as it occurs in the training folds: chance level for a model that knows nothing about the cover). Predicting every genre is the stronger of the two: a model that does not beat it has learned nothing useful.`,
   ];
+  const collectionsItem = collectionsProtocolItem(cols);
+  if (collectionsItem) items.splice(1, 0, collectionsItem);
   if (p.quick) items.unshift(`<b>Quick mode:</b> this run used a reduced protocol (fewer folds/repeats or covers) to finish fast; its intervals are wide and its numbers are for checking the pipeline, not for conclusions.`);
-  return `<ol class="protocol">${items.map((i) => `<li>${i}</li>`).join("\n")}</ol>`;
+  const list = `<ol class="protocol">${items.map((i) => `<li>${i}</li>`).join("\n")}</ol>`;
+  return cols.length ? `${list}\n<h3 id="collections-data">Collections</h3>\n${collectionsTableHtml(cols, d.genres)}` : list;
 }
 
 function mean(xs: number[]): number {
@@ -286,7 +338,7 @@ async function examplesHtml(r: StudyResults, opts: ReportOptions): Promise<strin
       .map(([g, s]) => `${escapeHtml(g)} ${num(s, 2)}`)
       .join(" · ");
     cards.push(
-      `<figure class="cover">${img}<figcaption><div class="id">#${escapeHtml(ex.masterId)}${faces.length ? ` · ${faces.length} face(s)` : ""}</div><div>${tags || '<span class="tag">none predicted</span>'}</div><div class="scores">true: ${ex.trueGenres.map(escapeHtml).join(", ")}</div><div class="scores">top scores: ${top}</div></figcaption></figure>`,
+      `<figure class="cover">${img}<figcaption><div class="id">#${escapeHtml(ex.masterId)}${ex.collection ? ` · ${escapeHtml(ex.collection)}` : ""}${faces.length ? ` · ${faces.length} face(s)` : ""}</div><div>${tags || '<span class="tag">none predicted</span>'}</div><div class="scores">true: ${ex.trueGenres.map(escapeHtml).join(", ")}</div><div class="scores">top scores: ${top}</div></figcaption></figure>`,
     );
   }
   return (
@@ -298,10 +350,11 @@ async function examplesHtml(r: StudyResults, opts: ReportOptions): Promise<strin
 function limitsHtml(r: StudyResults): string {
   const missing = r.dataset.droppedGenres.map((g) => g.genre);
   return `<ul>
-<li>The shared covers carry ${r.dataset.genres.length} of the study's 7 major genres${missing.length ? ` (missing: ${missing.map(escapeHtml).join(", ")})` : ""}; results on a crawl with all 7 may differ.</li>
+${missing.length || r.dataset.genres.length < 7 ? `<li>The shared covers carry ${r.dataset.genres.length} of the study's 7 major genres${missing.length ? ` (missing: ${missing.map(escapeHtml).join(", ")})` : ""}; results on a crawl with all 7 may differ.</li>` : ""}
 <li>Face attributes (age, gender, emotion, race) are <b>model estimates</b> from a face-analysis network, not facts about the people shown; they are noisy, worse for children, older people and stylised artwork.</li>
 <li>Race is a sensitive attribute. It is estimated by a model (the GEAR model's five coarse categories) and reported here only because the original study used it; it must not be read as anyone's identity.</li>
 <li>The image features come from frozen backbones trained for other tasks (ImageNet; the study's InceptionV3 is a content-classification fine-tune), so these numbers are a lower bound of what a cover can tell.</li>
+${collectionsLimitHtml(collectionsInfoOf(r) ?? [], r.dataset.genres)}
 <li>Covers with faces are a selected population: differences between populations mix the effect of faces with what kind of albums show faces.</li>
 </ul>`;
 }
@@ -341,6 +394,31 @@ export function splitFirstSentence(text: string): { first: string; rest: string 
   const m = /^(.+?[.!?])\s+(?=[A-Za-z])/s.exec(text ?? "");
   if (!m) return { first: text ?? "", rest: "" };
   return { first: m[1], rest: text.slice(m[0].length).trim() };
+}
+
+/** Nav links to the collection sections that the page has. */
+function collectionsNav(r: StudyResults): string {
+  return [
+    collectionScoresOf(r) ? `<a href="#collections">per collection</a>` : "",
+    transferOf(r) ? `<a href="#transfer">transfer</a>` : "",
+    extraDataOf(r) ? `<a href="#extra-data">extra data</a>` : "",
+  ].join("");
+}
+
+/**
+ * The sections about several collections, each only when results.json has its data: scores per
+ * collection, transfer between collections, and the other collections as extra training data.
+ * `fig` embeds a named figure of {@link collectionFigures}.
+ */
+export function collectionSectionsHtml(r: StudyResults, fig: (name: string) => string): string {
+  const parts: string[] = [];
+  const scores = collectionScoresOf(r);
+  if (scores) parts.push(`<h2 id="collections">Per collection</h2>\n${fig("collections")}\n${perCollectionTableHtml(scores, Object.keys(r.allCovers))}`);
+  const t = transferOf(r);
+  if (t) parts.push(`<h2 id="transfer">Does it carry over? (transfer)</h2>\n${fig("transfer")}\n${transferHtml(t)}`);
+  const x = extraDataOf(r);
+  if (x) parts.push(`<h2 id="extra-data">Real extra data</h2>\n${fig("extra-data")}\n${extraDataHtml(x)}`);
+  return parts.join("\n");
 }
 
 /** Build the whole page as a string (what {@link writeReport} writes). */
@@ -392,7 +470,7 @@ export async function reportHtml(r: StudyResults, opts: ReportOptions = {}): Pro
 <h1>${escapeHtml(title)}</h1>
 <p class="note">And do the faces on the cover help? Study run of ${escapeHtml(r.createdAt)} on ${count(r.dataset.rows)} covers (${count(r.dataset.facesRows)} with faces), ${r.protocol.folds}-fold CV × ${r.protocol.repeats}.</p>
 ${r.protocol.quick ? `<p class="quick"><b>Quick run:</b> reduced protocol for a fast check; do not draw conclusions from these numbers.</p>` : ""}
-<nav><a href="#answer">answer</a><a href="#protocol">protocol</a><a href="#numbers">numbers</a><a href="#genres">per genre</a><a href="#curves">curves</a><a href="#study">the original study</a><a href="#examples">examples</a><a href="#limits">limits</a></nav>
+<nav><a href="#answer">answer</a><a href="#protocol">protocol</a><a href="#numbers">numbers</a>${collectionsNav(r)}<a href="#genres">per genre</a><a href="#curves">curves</a><a href="#study">the original study</a><a href="#examples">examples</a><a href="#limits">limits</a></nav>
 ${answer}
 <h2 id="protocol">How it was measured</h2>
 ${protocolHtml(r)}
@@ -410,6 +488,7 @@ ${variants}
 ${r.dataSizeCurve ? `<h3>Would more covers help?</h3>${fig("data-size")}` : ""}
 <h3>Best checkpoint</h3>
 ${best}
+${collectionSectionsHtml(r, fig)}
 <h2 id="genres">Per genre</h2>
 ${fig("genre-precision")}
 ${fig("genre-recall")}

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import sharp from "sharp";
 import { writeReport, reportFigures } from "../../lib/report";
 import { checkPage, exportFiguresPng, findChromium } from "../../lib/report/browser";
-import { fixtureResults } from "./fixture";
+import { fixtureResults, withCollections } from "./fixture";
 
 const CHROMIUM = findChromium();
 if (!CHROMIUM) {
@@ -29,6 +29,24 @@ maybe("the generated report renders in headless Chromium: figures drawn, images 
     expect(check.figures.filter((f) => !f.rendered)).toEqual([]);
     expect(check.images.length).toBe(results.examples.length);
     expect(check.images.filter((i) => !i.loaded)).toEqual([]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+maybe("with two collections, the per-collection, transfer and extra-data figures draw too, and export to PNG", async () => {
+  const { results, dir } = await fixtureResults();
+  try {
+    withCollections(results);
+    const file = await writeReport(results, path.join(dir, "report"));
+    const check = await checkPage(file);
+    expect(check.consoleErrors).toEqual([]);
+    expect(check.figures.map((f) => f.id)).toEqual(expect.arrayContaining(["fig-collections", "fig-transfer", "fig-extra-data"]));
+    expect(check.figures.filter((f) => !f.rendered)).toEqual([]);
+    const figs = reportFigures(results).filter((f) => ["collections", "transfer", "extra-data"].includes(f.name));
+    const files = await exportFiguresPng(figs.map((f) => ({ figure: f.figure, file: path.join(dir, `${f.name}.png`) })), { width: 900, height: 460 });
+    expect(files.map((f) => path.basename(f))).toEqual(["collections.png", "transfer.png", "extra-data.png"]);
+    for (const f of files) expect((await sharp(f).stats()).channels[0].stdev).toBeGreaterThan(5);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
