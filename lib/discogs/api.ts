@@ -7,6 +7,7 @@
  */
 import sharp from "sharp";
 import type { DiscogsHttp } from "./http";
+import { sniffImageFormat, validateImage } from "../vision/image";
 
 /** Rating count from a `/releases/{id}/rating` body (`{"rating": {"count": 47, …}}`), or null. */
 export function ratingFromApi(body: unknown): number | null {
@@ -71,22 +72,25 @@ export interface ImageCheck {
 }
 
 /**
- * Make sure `body` is a complete image: sharp must read its header AND decode every pixel (a
- * truncated JPEG has a valid header). Non-JPEG covers are re-encoded so the `.jpeg` name holds.
+ * Make sure `body` is a complete image with the same gate as every other way in
+ * ({@link validateImage}: structure — e.g. a JPEG's EOI after its last scan —, header, and a full
+ * decode without warnings). Non-JPEG covers are re-encoded so the `.jpeg` name holds. `name`
+ * (e.g. "master 42's cover") only goes into the reason.
  */
-export async function checkImage(body: Buffer, contentType = ""): Promise<ImageCheck> {
-  const what = `${contentType || "unknown type"}, ${body.length} bytes`;
+export async function checkImage(body: Buffer, contentType = "", name = "the body"): Promise<ImageCheck> {
+  const what = `${contentType || "unknown type"}, ${body.length.toLocaleString("en-US")} bytes`;
   if (body.length === 0) return { ok: false, reason: "empty body" };
+  const format = sniffImageFormat(body);
   try {
-    const img = sharp(body, { failOn: "truncated" });
-    const meta = await img.metadata();
-    if (!meta.width || !meta.height) return { ok: false, reason: `not an image (${what})` };
-    await img.clone().stats(); // forces a full decode
-    const jpeg = meta.format === "jpeg" ? body : await sharp(body).jpeg({ quality: 92 }).toBuffer();
-    return { ok: true, jpeg, width: meta.width, height: meta.height, format: meta.format ?? "unknown" };
+    const { image } = await validateImage(body, { name });
+    const jpeg = format === "jpeg" ? body : await sharp(body, { failOn: "warning" }).jpeg({ quality: 92 }).toBuffer();
+    return { ok: true, jpeg, width: image.width, height: image.height, format: format ?? "unknown" };
   } catch (err) {
-    const msg = (err as Error).message.split("\n")[0];
-    return { ok: false, reason: /unsupported image format/i.test(msg) ? `not an image (${what})` : `broken image (${what}): ${msg}` };
+    const msg = (err as Error).message.split("\n")[0].replace(`cannot decode image ${name}: `, "");
+    if (!format && /not a supported image|header has no size/.test(msg)) return { ok: false, reason: `not an image (${what})` };
+    // e.g. "broken image (image/jpeg): master 42's cover: truncated JPEG: no EOI marker after the last scan (6,369 bytes)"
+    const sized = /\([\d,]+ bytes\)$/.test(msg);
+    return { ok: false, reason: `broken image (${sized ? contentType || "unknown type" : what}): ${name}: ${msg}` };
   }
 }
 

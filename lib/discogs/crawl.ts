@@ -205,7 +205,7 @@ export async function crawl(cfg: CrawlConfig): Promise<CrawlSummary> {
       }
       const res = await http.get(cover.url, "image", stopper.signal);
       if (res.status === 404) return record({ ...base, ratingCount, status: "no_image", error: "image URL answered 404" });
-      const check = await checkImage(res.body, res.contentType);
+      const check = await checkImage(res.body, res.contentType, `master ${item.id}'s cover`);
       if (!check.ok || !check.jpeg) return record({ ...base, ratingCount, status: "invalid_image", error: check.reason ?? "not an image" });
       const rel = coverRelativePath(item.id, item.genres);
       const abs = path.resolve(out, rel);

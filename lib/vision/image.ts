@@ -10,8 +10,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp from "sharp";
+import { encodedImageProblem, sniffImageFormat } from "./imageStructure";
 import type { KernelEnum, Metadata, Sharp } from "sharp";
 import { tf } from "../tf";
+
+export { encodedImageProblem, sniffImageFormat } from "./imageStructure";
 
 /** An 8-bit RGB image: `data.length === width * height * 3`, row-major, no alpha. */
 export interface DecodedImage {
@@ -26,6 +29,8 @@ export interface DecodeOptions {
    * decoding). Default 50e6: a 7000 × 7000 scan still passes; bombs do not.
    */
   maxPixels?: number;
+  /** How errors name the image (default: the path, or `<buffer of N bytes>`). */
+  name?: string;
 }
 
 /**
@@ -54,11 +59,11 @@ function label(input: string | Buffer): string {
  * Decode a file path or an encoded buffer into RGB. JPEG (incl. CMYK and greyscale), PNG (alpha is
  * flattened onto white, as a viewer shows it), WebP, GIF (first frame), TIFF, AVIF; EXIF
  * orientation is applied so faces are upright. Throws an Error whose message names the file and
- * the reason (unreadable, not an image, too many pixels, truncated data).
+ * the reason (unreadable, not an image, truncated or corrupt data, too many pixels) — every check of
+ * {@link validateImage} applies, so a truncated cover is an error here, never a half-grey image.
  */
 export async function decodeImage(input: string | Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const name = label(input);
+  const name = opts.name ?? label(input);
   let source: Buffer;
   if (typeof input === "string") {
     try {
@@ -71,7 +76,41 @@ export async function decodeImage(input: string | Buffer, opts: DecodeOptions = 
   } else {
     source = input;
   }
+  return (await validateImage(source, { ...opts, name })).image;
+}
+
+/** What {@link validateImage} found in a complete, decodable image. */
+export interface ValidImage {
+  /** Container format from the magic bytes ("jpeg", "png", "gif", "webp", "bmp", "heif", "tiff") or sharp's name. */
+  format: string;
+  /** The fully decoded pixels (exactly what {@link decodeImage} returns). */
+  image: DecodedImage;
+}
+
+/**
+ * The one gate every image passes on its way in (crawl, features, faces, predict): throws unless
+ * `source` is a complete image. Three independent checks, so that no single decoder report decides:
+ * 1. structure ({@link encodedImageProblem}): a JPEG must end with an EOI marker after its last
+ *    scan, a PNG with an IEND chunk (critical chunks' CRCs correct), a GIF with its trailer, a
+ *    WebP/BMP/AVIF must be as long as its header says — a cut-off download fails here whatever
+ *    the decoder says;
+ * 2. the header: size known, not a decompression bomb;
+ * 3. a full decode through sharp's pixel pipeline that must finish without a decoder warning
+ *    (`failOn: "warning"`: libjpeg reports a cut or damaged scan only as a warning) and return
+ *    exactly width × height × channels bytes. None of the 3,763 shared Discogs covers warns.
+ *
+ * Why not `sharp().stats()` as a "full decode" check: sharp's stats()/metadata() report failure only
+ * through libvips' error text, which is one process-wide buffer that every finishing sharp job
+ * clears; under concurrency a failed stats() can resolve with zero channels as if it succeeded
+ * (this is how a truncated JPEG was once kept by the crawler). sharp's pixel pipeline (toBuffer)
+ * reports such a failure as "Unknown error" instead, and check 1 does not depend on libvips at all.
+ */
+export async function validateImage(source: Buffer, opts: DecodeOptions = {}): Promise<ValidImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const name = opts.name ?? label(source);
   if (source.length === 0) throw new Error(`cannot decode image ${name}: file is empty`);
+  const problem = encodedImageProblem(source);
+  if (problem) throw new Error(`cannot decode image ${name}: ${problem}`);
 
   let meta: Metadata;
   try {
@@ -83,26 +122,31 @@ export async function decodeImage(input: string | Buffer, opts: DecodeOptions = 
   const width = meta.width ?? 0;
   // For multi-page formats sharp reports the page height in pageHeight and the strip in height.
   const height = meta.pageHeight ?? meta.height ?? 0;
-  if (!width || !height) throw new Error(`cannot decode image ${name}: header has no size`);
+  if (!width || !height) throw new Error(`cannot decode image ${name}: ${meta.format ? "header has no size" : "not a supported image"}`);
   if (width * height > maxPixels) {
     throw new Error(
       `refusing image ${name}: ${width}x${height} = ${(width * height / 1e6).toFixed(1)} Mpx exceeds the limit of ${(maxPixels / 1e6).toFixed(1)} Mpx (decompression bomb?)`,
     );
   }
 
+  let image: DecodedImage;
   try {
-    const { data, info } = await sharp(source, { limitInputPixels: Math.max(maxPixels, 1), pages: 1, failOn: "error" })
+    const { data, info } = await sharp(source, { limitInputPixels: Math.max(maxPixels, 1), pages: 1, failOn: "warning" })
       .rotate() // EXIF orientation
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .toColourspace("srgb")
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
+    if (!info.width || !info.height || data.length !== info.width * info.height * info.channels) {
+      throw new Error(`the decoder returned ${data.length} bytes for ${info.width}x${info.height}x${info.channels}`);
+    }
     const rgb = toRgb(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, info.channels);
-    return { data: rgb, width: info.width, height: info.height };
+    image = { data: rgb, width: info.width, height: info.height };
   } catch (err) {
     throw new Error(`cannot decode image ${name}: ${shortSharpMessage(err)}`);
   }
+  return { format: sniffImageFormat(source) ?? meta.format ?? "unknown", image };
 }
 
 function shortSharpMessage(err: unknown): string {

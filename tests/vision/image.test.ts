@@ -13,6 +13,9 @@ import {
   toTensor3D,
   encodeImage,
   isImageFile,
+  encodedImageProblem,
+  sniffImageFormat,
+  validateImage,
   DecodedImage,
 } from "../../lib/vision/image";
 
@@ -168,7 +171,7 @@ describe("decodeImage", () => {
     const good = await base().jpeg().toBuffer();
     const truncated = path.join(tmp, "truncated.jpg");
     fs.writeFileSync(truncated, good.subarray(0, Math.floor(good.length / 2)));
-    await expect(decodeImage(truncated)).rejects.toThrow(/truncated\.jpg/);
+    await expect(decodeImage(truncated)).rejects.toThrow(/truncated\.jpg: truncated JPEG: /);
   });
 
   test("isImageFile goes by extension", () => {
@@ -226,5 +229,77 @@ describe("resize, pad, flip, tensor", () => {
     const png = await encodeImage(img, "png");
     expect((await decodeImage(png)).data).toEqual(img.data);
     expect(() => toTensor3D({ data: new Uint8Array(5), width: 2, height: 2 })).toThrow(/invalid image/);
+  });
+});
+
+describe("structural completeness (encodedImageProblem)", () => {
+  /** 64x48 with noise: several kB in every format, so cuts land inside real scan/pixel data. */
+  async function noisy(): Promise<Record<"baseline" | "progressive" | "png" | "gif" | "webp", Buffer>> {
+    const width = 64;
+    const height = 48;
+    const raw = Buffer.alloc(width * height * 3);
+    let s = 99;
+    for (let i = 0; i < raw.length; i++) {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      raw[i] = (i + (s & 63)) & 255;
+    }
+    const img = () => sharp(raw, { raw: { width, height, channels: 3 } });
+    return {
+      baseline: await img().jpeg().toBuffer(),
+      progressive: await img().jpeg({ progressive: true }).toBuffer(),
+      png: await img().png().toBuffer(),
+      gif: await img().gif().toBuffer(),
+      webp: await img().webp().toBuffer(),
+    };
+  }
+
+  test("complete files pass (trailing bytes after the end marker allowed); every cut of them fails", async () => {
+    const files = await noisy();
+    for (const [kind, full] of Object.entries(files)) {
+      expect([kind, encodedImageProblem(full)]).toEqual([kind, null]);
+      expect([kind, encodedImageProblem(Buffer.concat([full, Buffer.alloc(64)]))]).toEqual([kind, null]);
+      await expect(validateImage(full)).resolves.toMatchObject({ image: { width: 64, height: 48 } });
+      const accepted: number[] = [];
+      for (let len = 16; len < full.length; len++) {
+        const cut = full.subarray(0, len);
+        expect(sniffImageFormat(cut)).toBe(kind === "baseline" || kind === "progressive" ? "jpeg" : kind);
+        if (encodedImageProblem(cut) === null) accepted.push(len);
+      }
+      expect([kind, accepted]).toEqual([kind, []]);
+    }
+  });
+
+  test("messages say what is missing, with the size", async () => {
+    const { baseline, progressive, png, gif, webp } = await noisy();
+    const half = (b: Buffer) => b.subarray(0, b.length >> 1);
+    const n = (b: Buffer) => (b.length >> 1).toLocaleString("en-US");
+    expect(encodedImageProblem(half(progressive))).toBe(`truncated JPEG: no EOI marker after the last scan (${n(progressive)} bytes)`);
+    expect(encodedImageProblem(baseline.subarray(0, baseline.length - 2))).toMatch(/^truncated JPEG: no EOI marker after the last scan/);
+    expect(encodedImageProblem(baseline.subarray(0, 30))).toMatch(/^truncated JPEG: (segment|ends)/);
+    expect(encodedImageProblem(half(png))).toMatch(/^truncated PNG: .*no IEND chunk \([\d,]+ bytes\)$/);
+    expect(encodedImageProblem(half(gif))).toMatch(/^truncated GIF: /);
+    expect(encodedImageProblem(half(webp))).toMatch(/^truncated WebP: the RIFF header says [\d,]+ bytes, the file has [\d,]+ bytes$/);
+  });
+
+  test("a PNG with a damaged IDAT or IEND CRC, or no IDAT, is corrupt", async () => {
+    const { png } = await noisy();
+    const at = (type: string) => png.indexOf(Buffer.from(type, "latin1")) - 4;
+    const flip = (pos: number) => {
+      const b = Buffer.from(png);
+      b[pos] ^= 0xff;
+      return b;
+    };
+    const idat = at("IDAT");
+    expect(encodedImageProblem(flip(idat + 8 + 5))).toMatch(/^corrupt PNG: bad CRC in IDAT chunk/);
+    expect(encodedImageProblem(flip(png.length - 1))).toMatch(/^corrupt PNG: bad CRC in IEND chunk/);
+    const noIdat = Buffer.concat([png.subarray(0, idat), png.subarray(png.length - 12)]);
+    expect(encodedImageProblem(noIdat)).toMatch(/^corrupt PNG: IEND before any IDAT/);
+  });
+
+  test("unknown or unchecked formats are left to the decoder", async () => {
+    expect(encodedImageProblem(Buffer.from("this is not a picture"))).toBeNull();
+    const tiff = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#123456" } }).tiff().toBuffer();
+    expect(sniffImageFormat(tiff)).toBe("tiff");
+    expect(encodedImageProblem(tiff)).toBeNull();
   });
 });
