@@ -2,7 +2,9 @@
  * A Discogs-like server on 127.0.0.1 for crawler tests (never the real site): API, master pages
  * and image host on one port, a moving-window rate limit per kind advertised in the
  * X-Discogs-Ratelimit headers (429 when exceeded), empty image URLs without a token, and per-id
- * misbehaviour (500s, resets, slow answers, HTML instead of an image, truncated JPEGs, 404s).
+ * misbehaviour (500s, resets, slow answers, HTML instead of an image, 404s, and truncated images:
+ * the first half of a baseline JPEG, a progressive JPEG or a PNG whose complete versions other
+ * masters serve — same content, so only completeness tells them apart).
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,14 +23,47 @@ export interface MasterSpec {
   resetImage?: number;
   /** Delay every response for this master by ms. */
   slowMs?: number;
-  /** What the image URL serves. */
-  imageBody?: "jpeg" | "png" | "html" | "truncated" | "404";
+  /**
+   * What the image URL serves: a baseline JPEG, a progressive JPEG or a PNG of one textured
+   * picture (default "jpeg"); "truncated" (baseline), "truncated-progressive" and "truncated-png"
+   * serve the first half of those same files.
+   */
+  imageBody?: ImageBody;
   /** /masters/{id} answers 404. */
   missing?: boolean;
   /** Page JSON-LD under @graph[0] instead of top level. */
   pageGraph?: boolean;
   /** An error body that echoes the Authorization header (to prove it never leaks). */
   echoAuthIn500?: boolean;
+}
+
+export const IMAGE_BODIES = ["jpeg", "progressive", "png", "html", "truncated", "truncated-progressive", "truncated-png", "404"] as const;
+export type ImageBody = (typeof IMAGE_BODIES)[number];
+
+/**
+ * The picture every image answer shows: 160 × 120 with gradients and noise, so the encoded files
+ * are several kB (a cut lands inside real scan data) and every format decodes to the same content.
+ */
+export async function testPicture(): Promise<{ jpeg: Buffer; progressive: Buffer; png: Buffer }> {
+  const width = 160;
+  const height = 120;
+  const raw = Buffer.alloc(width * height * 3);
+  let seed = 12345;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const i = (y * width + x) * 3;
+      raw[i] = (x * 1.5 + (seed & 31)) & 255;
+      raw[i + 1] = (y * 2 + ((seed >> 8) & 15)) & 255;
+      raw[i + 2] = ((x ^ y) + ((seed >> 16) & 7)) & 255;
+    }
+  }
+  const img = () => sharp(raw, { raw: { width, height, channels: 3 } });
+  return {
+    jpeg: await img().jpeg({ quality: 85 }).toBuffer(),
+    progressive: await img().jpeg({ quality: 85, progressive: true }).toBuffer(),
+    png: await img().png().toBuffer(),
+  };
 }
 
 export interface RequestLog {
@@ -58,14 +93,13 @@ export class FakeDiscogs {
   base = "";
   private arrivals: Record<string, number[]> = { api: [], image: [], web: [] };
   private counters = new Map<string, number>();
-  private jpeg!: Buffer;
-  private png!: Buffer;
+  /** The complete files the image host serves (tests compare written covers against them). */
+  picture!: Awaited<ReturnType<typeof testPicture>>;
 
   constructor(private readonly opts: ServerOptions) {}
 
   async start(): Promise<this> {
-    this.jpeg = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } } }).jpeg().toBuffer();
-    this.png = await sharp({ create: { width: 40, height: 40, channels: 3, background: { r: 10, g: 90, b: 200 } } }).png().toBuffer();
+    this.picture = await testPicture();
     this.server = http.createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
     this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -170,17 +204,25 @@ export class FakeDiscogs {
       req.socket.destroy();
       return;
     }
-    switch (spec.imageBody ?? "jpeg") {
+    const body = spec.imageBody ?? "jpeg";
+    const half = (b: Buffer) => b.subarray(0, Math.floor(b.length / 2));
+    switch (body) {
       case "png":
-        return send(200, this.png, "image/png");
+        return send(200, this.picture.png, "image/png");
+      case "progressive":
+        return send(200, this.picture.progressive, "image/jpeg");
       case "html":
         return send(200, "<!DOCTYPE html><html><body>Rate limited, try later</body></html>", "text/html");
       case "truncated":
-        return send(200, this.jpeg.subarray(0, Math.floor(this.jpeg.length / 2)), "image/jpeg");
+        return send(200, half(this.picture.jpeg), "image/jpeg");
+      case "truncated-progressive":
+        return send(200, half(this.picture.progressive), "image/jpeg");
+      case "truncated-png":
+        return send(200, half(this.picture.png), "image/png");
       case "404":
         return send(404, "not found", "text/plain");
       default:
-        return send(200, this.jpeg, "image/jpeg");
+        return send(200, this.picture.jpeg, "image/jpeg");
     }
   }
 }
