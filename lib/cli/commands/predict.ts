@@ -3,6 +3,7 @@ import type { Command } from "../framework";
 import { requireOpt } from "../framework";
 import { UsageError } from "../../util/errors";
 import { predictFiles } from "../../train/predict";
+import { ensureGearForCommand } from "../../vision/models";
 
 export const predictCommand: Command = {
   name: "predict",
@@ -15,6 +16,10 @@ export const predictCommand: Command = {
   async run(ctx) {
     const model = requireOpt(ctx.values, "model");
     if (ctx.positionals.length === 0) throw new UsageError("give at least one image file");
+    // The face features include race: fetch the GEAR model on first use, as `npm start` does.
+    ensureGearForCommand(ctx.log, { command: "predict" });
+    // Every image passes the same validation as the crawl (lib/vision/image validateImage): a truncated
+    // cover is one ERROR answer, never a prediction.
     const predictions = await predictFiles(model, ctx.positionals);
     if (ctx.json) ctx.printJson(predictions);
     else {
