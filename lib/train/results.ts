@@ -101,6 +101,8 @@ export interface LearningCurve {
 export interface ExamplePrediction {
   /** Absolute path of the cover image. */
   path: string;
+  /** The cover's collection (its folder's name); absent in results written before collections existed. */
+  collection?: string;
   masterId: string;
   trueGenres: string[];
   predictedGenres: string[];
@@ -189,9 +191,29 @@ export interface ThesisHeadResult {
   skipped: string | null;
 }
 
+/** One collection (covers folder) of the table, as the study saw it. */
+export interface CollectionInfo {
+  /** The folder's name: the key of its rows everywhere (with the cover id). */
+  name: string;
+  dir: string;
+  /** Usable rows (all covers) and rows with a face. */
+  rows: number;
+  facesRows: number;
+  /** Positive rows per scored genre (all covers). */
+  genreCounts: Record<string, number>;
+  /** Mean genres per cover, and the share of covers with two or more. */
+  labelCardinality: number;
+  multiLabelShare: number;
+  /** Median width and height of its images in pixels (what each backbone then resizes). */
+  medianSize: { width: number; height: number };
+}
+
 export interface DatasetInfo {
   table: string;
+  /** The first collection's folder (see `collections` for all). */
   coversDir: string;
+  /** Every collection of the table, in table order (absent in results written before collections existed). */
+  collections?: CollectionInfo[];
   /** Rows in the table, and rows usable (no feature error, ≥ 1 kept genre). */
   rowsInTable: number;
   rows: number;
@@ -245,6 +267,74 @@ export interface BaselineResults {
   prior: MetricSet;
 }
 
+/** A difference between two models on identical test rows, with its corrected-t interval. */
+export interface PairedDelta {
+  /** Mean over folds of (a − b). */
+  delta: number;
+  ci: Interval;
+  /** Two-sided p of the corrected resampled t-test. */
+  p: number;
+}
+
+/**
+ * Per-collection metrics inside the union CV: each fold's test rows of one collection, scored by
+ * the model trained on that fold's training rows of every collection, at that fold's thresholds.
+ */
+export interface CollectionScores {
+  collection: string;
+  rows: number;
+  /** All-covers input sets, same keys as `allCovers`. */
+  allCovers: Record<string, MetricSet>;
+  baselines: { predictAll: MetricSet };
+}
+
+/** One direction of the transfer protocol: train on one collection, test on the other. */
+export interface TransferDirection {
+  train: string;
+  test: string;
+  /** Rows of the training collection (all used) and of the test collection (scored, per fold). */
+  trainRows: number;
+  testRows: number;
+  /** Trained on every row of `train` (thresholds from its inner CV), scored on the test folds of `test`. */
+  transfer: MetricSet;
+  /** Within-collection CV: trained on `test`'s own training folds, scored on the same test folds. */
+  within: MetricSet;
+  /** Predict every shared genre on the same test rows. */
+  predictAll: MetricSet;
+  /** transfer − within, paired by test fold. */
+  delta: { microF1: PairedDelta; rocAucMacro: PairedDelta };
+  words: string;
+}
+
+/** Does what a model learns on one collection carry over to another? (results.json → transfer) */
+export interface TransferResult {
+  inputSet: string;
+  /** Genres scored: those with enough positives in every collection. */
+  genres: string[];
+  /** Folds: the union CV's, restricted to each collection (so they are stratified within it too). */
+  directions: TransferDirection[];
+}
+
+/**
+ * Real extra data instead of extrapolation: on the test folds of `target`, its own training folds
+ * vs the same plus every row of the `extra` collections (results.json → extraData).
+ */
+export interface ExtraDataResult {
+  target: string;
+  extra: string[];
+  inputSet: string;
+  /** The target's scored genres (extra rows are labelled on these genres only). */
+  genres: string[];
+  /** Mean training rows per fold: own, and own + extra. */
+  ownTrainRows: number;
+  withExtraTrainRows: number;
+  own: MetricSet;
+  withExtra: MetricSet;
+  /** withExtra − own, paired by test fold. */
+  delta: { microF1: PairedDelta; rocAucMacro: PairedDelta };
+  words: string;
+}
+
 /** results.json */
 export interface StudyResults {
   /** Schema version of this file. */
@@ -274,6 +364,12 @@ export interface StudyResults {
   learningCurves: LearningCurve[];
   /** Scores against training-set size (absent in results written before it existed; null when not run). */
   dataSizeCurve?: DataSizeCurve | null;
+  /** Per-collection metrics of the union CV, by collection name (absent before collections existed; {} with one collection). */
+  collections?: Record<string, CollectionScores>;
+  /** Train on one collection, test on another (null with fewer than two collections or no shared genres). */
+  transfer?: TransferResult | null;
+  /** Each collection's own training folds vs the same plus the other collections ([] with one collection). */
+  extraData?: ExtraDataResult[];
   /** A grid of out-of-fold predictions of the best all-covers model. */
   examples: ExamplePrediction[];
   /**
