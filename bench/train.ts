@@ -116,7 +116,7 @@ function syntheticSharedShape(n = 3763): FeatureSet {
     if (!g.length) g = [genres[i % 5]];
     const face = rng() < 0.35;
     rows.push({
-      masterId: String(i), path: `images/${i}.jpg`, genres: g, isMultiLabeled: g.length > 1,
+      collection: "synthetic", masterId: String(i), path: `images/${i}.jpg`, width: 300, height: 300, genres: g, isMultiLabeled: g.length > 1,
       dominant: [rng() * 255, rng() * 255, rng() * 255], meanColour: [rng() * 255, rng() * 255, rng() * 255],
       faces: face ? [{ box: [0, 0, 10, 10], score: 0.9, age: 30, gender: "male", genderScore: 0.9, race: "white", raceScore: 0.9, emotion: { angry: 0, disgust: 0, fear: 0, happy: 1, sad: 0, surprise: 0, neutral: 0 } }] : [],
       error: null,

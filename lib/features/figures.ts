@@ -6,14 +6,13 @@
  *
  * Must compile under tslab's TypeScript 5.0 (non-strict) as well as the project's strict 5.9.
  */
-import * as path from "node:path";
 import sharp from "sharp";
 import { DISCOGS_GENRES } from "../discogs/genres";
 import type { Figure } from "../plot";
 import { escapeHtml } from "../plot";
 import type { FaceInfo } from "../vision/faces";
 import { EMOTIONS } from "./schema";
-import type { CoverRow, FeatureSet } from "./store";
+import { coverFile, type CoverRow, type FeatureSet } from "./store";
 
 /** Genres (Discogs order) that have at least one cover in the set. */
 export function genresPresent(rows: CoverRow[]): string[] {
@@ -63,7 +62,7 @@ export async function faceGridPng(set: FeatureSet, opts: GridOptions = {}): Prom
   const tiles: { input: Buffer; left: number; top: number }[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    const file = path.join(set.coversDir, r.path);
+    const file = coverFile(set, r);
     const meta = await sharp(file).rotate().toBuffer({ resolveWithObject: true });
     const sx = tile / meta.info.width;
     const sy = tile / meta.info.height;

@@ -10,8 +10,8 @@
 import * as path from "node:path";
 import { DISCOGS_GENRES } from "../discogs/genres";
 
-/** Bumped when the table or sidecar layout changes (readers check it). */
-export const TABLE_FORMAT_VERSION = 1;
+/** Bumped when the table or sidecar layout changes (readers check it). 2: rows carry their collection. */
+export const TABLE_FORMAT_VERSION = 2;
 
 /** The 7 emotion classes, in the study's (DeepFace's) order. */
 export const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"] as const;
@@ -19,6 +19,7 @@ export type Emotion = (typeof EMOTIONS)[number];
 
 /** Columns of the CSV, in order. Genre columns are named exactly as Discogs names them. */
 export const TABLE_COLUMNS: readonly string[] = [
+  "collection",
   "master_id",
   "path",
   ...DISCOGS_GENRES,
@@ -47,13 +48,13 @@ export interface SidecarPaths {
   table: string;
   /** Describes the run: covers folder, layout, row count, extractor versions, sidecar formats. */
   manifest: string;
-  /** One JSON line per row: `{row, master_id, path, faces: FaceInfo[]}`. */
+  /** One JSON line per row: `{row, collection, master_id, path, faces: FaceInfo[]}`. */
   faces: string;
   /** uint32 little-endian, [rows, 1024]: grey, R, G, B histograms (pixel counts). */
   histograms: string;
   /** Pooled embedding of one backbone: float32 little-endian [rows, dim]. */
   embedding(backbone: string): string;
-  /** JSON index of an embedding file: `{backbone, dim, dtype, rows, paths}`. */
+  /** JSON index of an embedding file: `{backbone, dim, dtype, rows, paths}` (paths are cover keys, `<collection>/<path>`). */
   embeddingIndex(backbone: string): string;
   /** Full feature map of one backbone (quantised, see `maps.ts`). */
   map(backbone: string, dtype: string): string;
@@ -78,12 +79,22 @@ export function sidecarPaths(tablePath: string): SidecarPaths {
   };
 }
 
+/** One collection of a table: its rows are a contiguous block, in the order of `collections`. */
+export interface TableCollection {
+  name: string;
+  dir: string;
+  layout: "crawl" | "labelled";
+  rows: number;
+}
+
 /** What `<stem>.manifest.json` holds. */
 export interface TableManifest {
   formatVersion: number;
   createdAt: string;
+  /** The first collection's folder (kept for readers of one folder; see `collections`). */
   coversDir: string;
   layout: "crawl" | "labelled";
+  collections: TableCollection[];
   rows: number;
   /** Extractor names → version/config keys used (also the cache keys). */
   extractors: Record<string, string>;

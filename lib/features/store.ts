@@ -17,18 +17,25 @@ import { writeFileAtomic } from "../util/fsx";
 import { packageDir } from "../util/packages";
 import type { FaceInfo } from "../vision/faces";
 import { decodeRowInto, bytesPerValue, type MapDtype } from "./maps";
-import { EMOTIONS, HISTOGRAM_BINS, TABLE_COLUMNS, TABLE_FORMAT_VERSION, sidecarPaths, type TableManifest } from "./schema";
+import { EMOTIONS, HISTOGRAM_BINS, TABLE_COLUMNS, TABLE_FORMAT_VERSION, sidecarPaths, type TableCollection, type TableManifest } from "./schema";
+import { coverKey } from "./covers";
 
 export type { FaceInfo };
 
 /** One cover (one image file) of the table. */
 export interface CoverRow {
+  /** Its collection (the covers folder's name); with `path`, the row's key. */
+  collection: string;
   masterId: string;
+  /** Relative to its collection's folder. */
   path: string;
   genres: string[];
   isMultiLabeled: boolean;
   dominant: [number, number, number];
   meanColour: [number, number, number];
+  /** Image size in pixels (NaN when it could not be read). */
+  width: number;
+  height: number;
   /** All faces, largest first; [] when none. */
   faces: FaceInfo[];
   error: string | null;
@@ -36,7 +43,10 @@ export interface CoverRow {
 
 export interface FeatureSet {
   tablePath: string;
+  /** The first collection's folder (tables of one folder); {@link coverFile} resolves any row. */
   coversDir: string;
+  /** Every collection of the table, in table order (absent: one collection in `coversDir`). */
+  collections?: TableCollection[];
   rows: CoverRow[];
   /** pooled embeddings per backbone name, row-aligned with rows: Float32Array of rows.length * dim */
   embeddings: Record<string, { dim: number; data: Float32Array }>;
@@ -48,7 +58,7 @@ export interface EmbeddingIndex {
   dim: number;
   dtype: "float32";
   rows: number;
-  /** Cover paths (relative to the covers folder), row by row: lets a reader check alignment. */
+  /** Cover keys (`<collection>/<path>`), row by row: lets a reader check alignment. */
   paths: string[];
 }
 
@@ -140,16 +150,22 @@ export async function readFeatureSet(tablePath: string): Promise<FeatureSet> {
   const rows: CoverRow[] = frame.values.map((v, row) => {
     const rgb = (prefix: string): [number, number, number] => [num(v[idx[`${prefix}_r`]]), num(v[idx[`${prefix}_g`]]), num(v[idx[`${prefix}_b`]])];
     const p = String(v[idx.path]);
+    const collection = String(v[idx.collection]);
     const faces = faceLines.get(row);
-    if (faces && faces.path !== p) throw new UserError(`${sidecarPaths(table).faces}: line for row ${row} is ${faces.path}, table says ${p}`);
+    if (faces && (faces.path !== p || faces.collection !== collection)) {
+      throw new UserError(`${sidecarPaths(table).faces}: line for row ${row} is ${faces.collection}/${faces.path}, table says ${collection}/${p}`);
+    }
     const error = String(v[idx.error] ?? "");
     return {
+      collection,
       masterId: String(v[idx.master_id]),
       path: p,
       genres: DISCOGS_GENRES.filter((g) => String(v[idx[g]]) === "1"),
       isMultiLabeled: String(v[idx.is_multi_labeled]) === "1",
       dominant: rgb("dominant"),
       meanColour: rgb("mean"),
+      width: num(v[idx.width]),
+      height: num(v[idx.height]),
       faces: faces?.faces ?? [],
       error: error === "" ? null : error,
     };
@@ -157,16 +173,27 @@ export async function readFeatureSet(tablePath: string): Promise<FeatureSet> {
   if (rows.length !== manifest.rows) throw new UserError(`feature table ${table} has ${rows.length} rows, its manifest says ${manifest.rows}: rebuild it`);
   const embeddings: FeatureSet["embeddings"] = {};
   for (const backbone of manifest.embeddings) embeddings[backbone] = readEmbedding(table, backbone, rows);
-  return { tablePath: table, coversDir: manifest.coversDir, rows, embeddings };
+  return { tablePath: table, coversDir: manifest.coversDir, collections: manifest.collections, rows, embeddings };
 }
 
-function readFacesJsonl(file: string): Map<number, { path: string; faces: FaceInfo[] }> {
-  const out = new Map<number, { path: string; faces: FaceInfo[] }>();
+/**
+ * The absolute file of a row: its collection's folder + its path. Rows of a set without
+ * `collections` (one folder) resolve against `coversDir`.
+ */
+export function coverFile(fset: Pick<FeatureSet, "coversDir" | "collections">, row: Pick<CoverRow, "collection" | "path">): string {
+  const dir = fset.collections?.find((c) => c.name === row.collection)?.dir ?? fset.coversDir;
+  return path.resolve(dir, row.path);
+}
+
+type FacesLine = { collection: string; path: string; faces: FaceInfo[] };
+
+function readFacesJsonl(file: string): Map<number, FacesLine> {
+  const out = new Map<number, FacesLine>();
   if (!fs.existsSync(file)) return out;
   for (const line of fs.readFileSync(file, "utf8").split("\n")) {
     if (!line.trim()) continue;
-    const rec = JSON.parse(line) as { row: number; path: string; faces: FaceInfo[] };
-    out.set(rec.row, { path: rec.path, faces: rec.faces });
+    const rec = JSON.parse(line) as FacesLine & { row: number };
+    out.set(rec.row, { collection: rec.collection, path: rec.path, faces: rec.faces });
   }
   return out;
 }
@@ -184,8 +211,8 @@ function readEmbedding(table: string, backbone: string, rows: CoverRow[]): { dim
   return { dim: index.dim, data };
 }
 
-function checkAlignment(file: string, paths: string[], rows: { path: string }[]): void {
-  if (paths.length !== rows.length || paths.some((p, i) => p !== rows[i].path)) {
+function checkAlignment(file: string, paths: string[], rows: { collection: string; path: string }[]): void {
+  if (paths.length !== rows.length || paths.some((p, i) => p !== coverKey(rows[i]))) {
     throw new UserError(`${file} is not aligned with its table (different covers or order): rebuild the table`);
   }
 }

@@ -145,6 +145,8 @@ export function tuneOnTrainingRows(ds: LabelledDataset, train: number[], scorer:
 export interface FoldRunner {
   readonly size: number;
   runFold(ds: LabelledDataset, fold: Fold, spec: ScorerSpec, opts: FoldOptions, signal?: AbortSignal): Promise<FoldOutcome>;
+  /** Release a dataset the runner keeps (a pool shares each dataset once per thread). */
+  forget?(ds: LabelledDataset): void;
 }
 
 /**
@@ -154,17 +156,19 @@ export interface FoldRunner {
  */
 export function runFold(ds: LabelledDataset, fold: Fold, scorer: Scorer, opts: FoldOptions): FoldOutcome {
   const k = ds.k;
-  const seed = opts.seed + 1000 * fold.repeat + fold.fold;
-  let thresholds: number[];
-  if (opts.thresholds === "tuned") {
-    thresholds = tuneOnTrainingRows(ds, fold.train, scorer, opts, seed);
-  } else {
-    thresholds = new Array(k).fill(opts.thresholds);
-  }
-  const scores = scorer(ds, fold.train, fold.test, seed);
+  const { thresholds, scores } = runFoldScores(ds, fold.train, fold.test, scorer, opts, opts.seed + 1000 * fold.repeat + fold.fold);
   const yTest = takeLabels(ds, fold.test);
   const pred = applyThresholds(scores, fold.test.length, k, thresholds);
   return { fold, metrics: evaluate(yTest, scores, pred, fold.test.length, k), thresholds, scores };
+}
+
+/**
+ * What one fold computes, for any training and test rows: thresholds from the training rows (tuned
+ * or fixed, see {@link FoldOptions}) and the test rows' scores of a head fitted on all training rows.
+ */
+export function runFoldScores(ds: LabelledDataset, train: number[], test: number[], scorer: Scorer, opts: Pick<FoldOptions, "thresholds" | "innerFolds" | "innerFraction">, seed: number): { thresholds: number[]; scores: Float32Array } {
+  const thresholds = opts.thresholds === "tuned" ? tuneOnTrainingRows(ds, train, scorer, opts, seed) : new Array(ds.k).fill(opts.thresholds);
+  return { thresholds, scores: scorer(ds, train, test, seed) };
 }
 
 /** "fold 2 of 5, repeat 1 of 2" (1-based, as a user counts). */

@@ -10,8 +10,7 @@
  *   all-covers population also a has-face indicator and the number of faces;
  * - `clr`: dominant colour RGB and mean colour RGB.
  */
-import * as path from "node:path";
-import type { CoverRow, FeatureSet } from "../features/store";
+import { coverFile, type CoverRow, type FeatureSet } from "../features/store";
 import { RACES } from "../vision/faces";
 import { EMOTIONS } from "../features/schema";
 import type { LabelMatrix } from "./stratify";
@@ -30,6 +29,8 @@ export interface LabelledDataset {
   /** Rows of the source FeatureSet, one per dataset row. */
   sourceRows: number[];
   ids: string[];
+  /** Each row's collection: with its id, the row's key (ids of two collections can collide). */
+  collections: string[];
   /** Absolute cover paths (for example grids). */
   paths: string[];
   genres: string[];
@@ -38,6 +39,15 @@ export interface LabelledDataset {
   /** rows × genres, row-major 0/1. */
   y: Uint8Array;
   blocks: Partial<Record<BlockName, Block>>;
+}
+
+/**
+ * The img block's embeddings when none are asked for: the ImageNet MobileNet v1 when the table has
+ * it (it beat the study's InceptionV3 alone, and the two concatenated, on the same folds), else
+ * every embedding in the table. Other embeddings are measured as the study's variants.
+ */
+export function defaultImgBackbones(available: string[]): string[] {
+  return available.includes("mobilenet_v1") ? ["mobilenet_v1"] : [...available].sort();
 }
 
 /** Blocks of an input-set name like "img+face+clr", in canonical order. */
@@ -164,7 +174,8 @@ export function buildDataset(fs: FeatureSet, rowsToUse: number[], opts: BuildOpt
   return {
     sourceRows: rows,
     ids: rows.map((r) => fs.rows[r].masterId),
-    paths: rows.map((r) => path.resolve(fs.coversDir, fs.rows[r].path)),
+    collections: rows.map((r) => fs.rows[r].collection),
+    paths: rows.map((r) => coverFile(fs, fs.rows[r])),
     genres: opts.genres,
     n,
     k,

@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { datasetsDir, resolveCovers, defaultFeatureTable } from "../paths";
+import { datasetsDir, resolveCollections, defaultFeatureTable } from "../paths";
 import { buildFeatureTable } from "../features/build";
 import { defaultFeatureConfig } from "../features/config";
 
@@ -27,11 +27,9 @@ export async function locateTable(opts: { quick?: boolean; quickCovers?: number;
     throw new Error(`no feature table at ${full}: run notebook 02.MakeCSV or \`covergenre features\` first (or set COVERGENRE_TABLE, or COVERGENRE_QUICK=1 for a small one)`);
   }
   const table = path.join(datasetsDir(), "features", "quick.csv");
-  const covers = resolveCovers();
   opts.log?.(`building a quick table of ${opts.quickCovers ?? 150} covers at ${table}…`);
   await buildFeatureTable({
-    coversDir: covers.dir,
-    layout: covers.layout,
+    collections: resolveCollections(),
     tablePath: table,
     // Share the full table's cache: covers already computed there are not computed again.
     config: { ...defaultFeatureConfig(), limit: opts.quickCovers ?? 150, sample: "spread", workers: 1, cacheDir: path.join(datasetsDir(), "features", "covers.cache") },

@@ -105,7 +105,7 @@ function toShared(ds: LabelledDataset, id: number): SharedDataset {
 export function datasetFromShared(s: SharedDataset): LabelledDataset {
   const blocks: LabelledDataset["blocks"] = {};
   for (const b of s.blocks) blocks[b.name] = { dim: b.dim, data: b.data, columns: [] };
-  return { sourceRows: [], ids: [], paths: [], genres: [], n: s.n, k: s.k, y: s.y, blocks };
+  return { sourceRows: [], ids: [], collections: [], paths: [], genres: [], n: s.n, k: s.k, y: s.y, blocks };
 }
 
 interface Pending {

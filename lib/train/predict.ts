@@ -51,8 +51,12 @@ async function extractWith(extractor: Extractor, files: string[], ckpt: Checkpoi
     }
     const colour = it.colour?.ok ? it.colour.value : null;
     rows.push({
+      // A file given to predict belongs to no collection: its absolute path is its key.
+      collection: "",
       masterId: path.basename(abs).replace(/\.[^.]+$/, ""),
       path: abs,
+      width: colour ? colour.width : NaN,
+      height: colour ? colour.height : NaN,
       genres: [],
       isMultiLabeled: false,
       dominant: colour ? colour.dominant : [0, 0, 0],

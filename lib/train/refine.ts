@@ -14,9 +14,11 @@ import { danfo, type DanfoFrame } from "../features/store";
 import { MAJOR_GENRES } from "../discogs/genres";
 import { packageDir } from "../util/packages";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx";
-import { buildDataset, usableRows, type LabelledDataset } from "./dataset";
+import { buildDataset, defaultImgBackbones, usableRows, type LabelledDataset } from "./dataset";
 import { keptGenres } from "./study";
 import { repeatedStratifiedFolds, type Fold } from "./stratify";
+import { describeCollections, foldLabels } from "./collections";
+import type { CollectionInfo } from "./results";
 
 export interface RefineConfig {
   genres: string[];
@@ -24,7 +26,7 @@ export interface RefineConfig {
   folds: number;
   repeats: number;
   seed: number;
-  /** Embeddings for the img block ("auto": all in the table). */
+  /** Embeddings for the img block ("auto": see defaultImgBackbones). */
   imgBackbones: string[] | "auto";
 }
 
@@ -39,18 +41,21 @@ export interface Refined {
   foldsFaces: Fold[];
   foldsAll: Fold[];
   imgBackbones: string[];
+  /** Each collection side by side: rows, faces, genre counts, label cardinality, image sizes. */
+  collections: CollectionInfo[];
 }
 
 export function refine(fset: FeatureSet, cfg: RefineConfig = DEFAULT_REFINE): Refined {
   const usable0 = usableRows(fset, cfg.genres);
   const { kept, dropped } = keptGenres(fset, usable0.rows, cfg.genres, cfg.minPositives);
   const { rows, dropped: droppedRows } = usableRows(fset, kept);
-  const imgBackbones = cfg.imgBackbones === "auto" ? Object.keys(fset.embeddings).sort() : cfg.imgBackbones;
+  const imgBackbones = cfg.imgBackbones === "auto" ? defaultImgBackbones(Object.keys(fset.embeddings)) : cfg.imgBackbones;
   const all = buildDataset(fset, rows, { genres: kept, imgBackbones, population: "all" });
   const faces = buildDataset(fset, rows, { genres: kept, imgBackbones, population: "faces" });
-  const foldsAll = repeatedStratifiedFolds({ y: all.y, n: all.n, k: all.k }, cfg.folds, cfg.repeats, cfg.seed);
-  const foldsFaces = faces.n >= cfg.folds * 2 ? repeatedStratifiedFolds({ y: faces.y, n: faces.n, k: faces.k }, cfg.folds, cfg.repeats, cfg.seed) : [];
-  return { genres: kept, droppedGenres: dropped, droppedRows, faces, all, foldsFaces, foldsAll, imgBackbones };
+  // The study's folds: stratified by label set and collection (lib/train/collections.ts).
+  const foldsAll = repeatedStratifiedFolds(foldLabels(all), cfg.folds, cfg.repeats, cfg.seed);
+  const foldsFaces = faces.n >= cfg.folds * 2 ? repeatedStratifiedFolds(foldLabels(faces), cfg.folds, cfg.repeats, cfg.seed) : [];
+  return { genres: kept, droppedGenres: dropped, droppedRows, faces, all, foldsFaces, foldsAll, imgBackbones, collections: describeCollections(fset, all, faces) };
 }
 
 /** The study's divided inputs of one population as danfo DataFrames (img = paths, as the study's img.csv). */
@@ -61,7 +66,7 @@ export function refinedFrames(ds: LabelledDataset): { img: DanfoFrame; face: Dan
     return Array.from({ length: ds.n }, (_, i) => Array.from(block.data.subarray(i * block.dim, (i + 1) * block.dim)));
   };
   return {
-    img: new DataFrame(ds.paths.map((p, i) => [ds.ids[i], p]), { columns: ["master_id", "path"] }),
+    img: new DataFrame(ds.paths.map((p, i) => [ds.collections[i], ds.ids[i], p]), { columns: ["collection", "master_id", "path"] }),
     face: new DataFrame(rowsOf("face"), { columns: ds.blocks.face!.columns }),
     clr: new DataFrame(rowsOf("clr"), { columns: ds.blocks.clr!.columns }),
     y: new DataFrame(Array.from({ length: ds.n }, (_, i) => Array.from(ds.y.subarray(i * ds.k, (i + 1) * ds.k))), { columns: ds.genres }),

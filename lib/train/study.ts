@@ -13,8 +13,8 @@ import type { FeatureSet } from "../features/store";
 import { MAJOR_GENRES } from "../discogs/genres";
 import { initTf } from "../tf";
 import { Progress } from "../util/progress";
-import type { BaselineResults, Comparison, DataSizeCurve, DatasetInfo, ExamplePrediction, InputSetResult, LearningCurve, MetricSet, StudyResults, ThesisHeadResult } from "./results";
-import { buildDataset, parseInputSet, takeLabels, usableRows, type BlockName, type LabelledDataset } from "./dataset";
+import type { BaselineResults, Comparison, DataSizeCurve, DatasetInfo, ExtraDataResult, TransferResult, ExamplePrediction, InputSetResult, LearningCurve, MetricSet, StudyResults, ThesisHeadResult } from "./results";
+import { buildDataset, defaultImgBackbones, parseInputSet, takeLabels, usableRows, type BlockName, type LabelledDataset } from "./dataset";
 import { repeatedStratifiedFolds, stratifiedHoldout, type Fold } from "./stratify";
 import { DEFAULT_CV, aggregate, crossValidate, crossValidateAsync, pooledScorer, predictAllScorer, priorScorer, prCurves, singleSplitMetrics, testTrainRatio, type CvOutcome, type FoldRunner, type Scorer } from "./cv";
 import { DEFAULT_HEAD, headName, type PooledHeadConfig } from "./heads";
@@ -26,6 +26,7 @@ import { tuneThresholds } from "./thresholds";
 import { buildMeta, saveCheckpoint, trainFinalHead } from "./checkpoint";
 import { defaultFoldWorkers, startFoldPool, type FoldPool } from "./pool";
 import { InterruptedError } from "../util/errors";
+import { collectionNames, describeCollections, foldLabels, runExtraData, runTransfer, scoresByCollection, type CollectionRun } from "./collections";
 
 /** The MLP variant: 0.438 / 0.705 at 40 epochs on the img input (see DEFAULT_HEAD); 20 epochs keep the study's time in budget. */
 const MLP_VARIANT = (head: PooledHeadConfig): PooledHeadConfig => ({ ...head, hidden: 256, dropout: 0.5, l2: 6e-5, learningRate: 1e-3, epochs: 20 });
@@ -42,7 +43,7 @@ export interface StudyConfig {
   /** A genre needs at least this many positive covers in a population to be trained and scored. */
   minPositives: number;
   head: PooledHeadConfig;
-  /** Embeddings concatenated into the img block; "auto" = every backbone in the table. */
+  /** Embeddings concatenated into the img block; "auto" = {@link defaultImgBackbones} (MobileNet v1 when present). */
   imgBackbones: string[] | "auto";
   /** Also measure head/backbone variants on all covers. */
   variants: boolean;
@@ -51,6 +52,11 @@ export interface StudyConfig {
    * own result and always included). Empty: no curve. Costs about their sum times one input set.
    */
   dataFractions: number[];
+  /**
+   * With several collections: transfer between them and own vs own + extra training covers
+   * (lib/train/collections.ts). Costs about 2 x collections x folds img fits. Default true.
+   */
+  collectionSteps: boolean;
   /** Folder of the study's own tables (facial/clr/y_label.csv), or null to skip. */
   thesisTables: string | null;
   /** Run the study's Flatten head (needs inception maps in the table); see thesisHead.ts. */
@@ -87,6 +93,7 @@ export function defaultStudyConfig(overrides: Partial<StudyConfig> = {}): StudyC
     imgBackbones: "auto",
     variants: true,
     dataFractions: overrides.quick ? [0.5] : [0.125, 0.25, 0.5],
+    collectionSteps: true,
     thesisTables: null,
     thesisHead: null,
     checkpointDir: null,
@@ -179,7 +186,7 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   const log = config.log;
 
   const available = Object.keys(fset.embeddings);
-  const imgBackbones = config.imgBackbones === "auto" ? available.sort((a, b) => (a === "mobilenet_v1" ? -1 : b === "mobilenet_v1" ? 1 : a.localeCompare(b))) : config.imgBackbones;
+  const imgBackbones = config.imgBackbones === "auto" ? defaultImgBackbones(available) : config.imgBackbones;
   if (imgBackbones.length === 0) throw new Error(`the feature table ${fset.tablePath} has no pooled embeddings: build it with an embedding backbone`);
 
   // Refine: rows usable for the requested genres, then the kept genres (those with examples).
@@ -213,10 +220,14 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     genreCounts,
     labelCardinality: { all: cardinality(all), faces: cardinality(faces) },
     droppedRows,
+    collections: describeCollections(fset, all, faces),
   };
+  const collections = collectionNames(all);
+  if (collections.length > 1) log(`study: collections ${dataset.collections!.map((c) => `${c.name} (${c.rows})`).join(", ")}; folds stratified by genre within each`);
 
-  const foldsAll = repeatedStratifiedFolds({ y: all.y, n: all.n, k: all.k }, config.folds, config.repeats, config.seed);
-  const foldsFaces = faces.n >= config.folds * 2 ? repeatedStratifiedFolds({ y: faces.y, n: faces.n, k: faces.k }, config.folds, config.repeats, config.seed) : [];
+  // Stratified by label set and, with several collections, by collection (see foldLabels).
+  const foldsAll = repeatedStratifiedFolds(foldLabels(all), config.folds, config.repeats, config.seed);
+  const foldsFaces = faces.n >= config.folds * 2 ? repeatedStratifiedFolds(foldLabels(faces), config.folds, config.repeats, config.seed) : [];
   if (foldsFaces.length === 0) notes.push(`Only ${faces.n} covers have a face: the faces population was not evaluated.`);
 
   let since = Date.now();
@@ -227,11 +238,17 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   const variantSpecs: { name: string; head: PooledHeadConfig; backbones: string[]; inputSet: string }[] = [];
   if (config.variants) {
     variantSpecs.push({ name: `img [mlp256]`, head: MLP_VARIANT(config.head), backbones: imgBackbones, inputSet: "img" });
-    if (imgBackbones.length > 1) for (const b of imgBackbones) variantSpecs.push({ name: `img [${b} only]`, head: config.head, backbones: [b], inputSet: "img" });
+    // Every other backbone of the table, alone and concatenated with the img block's.
+    const others = available.filter((b) => !imgBackbones.includes(b));
+    for (const b of imgBackbones.length > 1 ? imgBackbones : others) variantSpecs.push({ name: `img [${b} only]`, head: config.head, backbones: [b], inputSet: "img" });
+    if (others.length) variantSpecs.push({ name: `img [${[...imgBackbones, ...others].join(" + ")}]`, head: config.head, backbones: [...imgBackbones, ...others], inputSet: "img" });
     variantSpecs.push({ name: `img+face+clr [mlp256]`, head: MLP_VARIANT(config.head), backbones: imgBackbones, inputSet: "img+face+clr" });
   }
   const fractions = [...new Set(config.dataFractions.filter((f) => f > 0 && f < 1))].sort((a, b) => a - b);
-  const totalFolds = (foldsFaces.length ? FACES_INPUT_SETS.length * foldsFaces.length : 0) + (ALL_INPUT_SETS.length + variantSpecs.length + fractions.length) * foldsAll.length;
+  // Several collections: a within-collection CV and an own + extra CV per collection, one transfer fit per direction.
+  const multi = collections.length > 1 && config.collectionSteps;
+  const collectionFolds = multi ? 2 * collections.length * foldsAll.length + collections.length * (collections.length - 1) : 0;
+  const totalFolds = (foldsFaces.length ? FACES_INPUT_SETS.length * foldsFaces.length : 0) + (ALL_INPUT_SETS.length + variantSpecs.length + fractions.length) * foldsAll.length + collectionFolds;
   const setDims = (ds: LabelledDataset, inputSet: string) => dimsOf(ds, parseInputSet(inputSet));
   const imgDims = (backbones: string[]) => backbones.reduce((a, b) => a + (fset.embeddings[b]?.dim ?? 0), 0);
   // The same foldCost runInputSet ticks with: training rows of the folds × the input set's dims.
@@ -241,7 +258,8 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     FACES_INPUT_SETS.reduce((a, s) => a + foldsFaces.length * foldCost(faceRows, setDims(faces, s), config.head), 0) +
     ALL_INPUT_SETS.reduce((a, s) => a + foldsAll.length * foldCost(allRows, setDims(all, s), config.head), 0) +
     variantSpecs.reduce((a, v) => a + foldsAll.length * foldCost(allRows, setDims(all, v.inputSet) - imgDims(imgBackbones) + imgDims(v.backbones), v.head), 0) +
-    fractions.reduce((a, f) => a + foldsAll.length * foldCost(Math.round(allRows * f), setDims(all, "img"), config.head), 0);
+    fractions.reduce((a, f) => a + foldsAll.length * foldCost(Math.round(allRows * f), setDims(all, "img"), config.head), 0) +
+    collectionFolds * foldCost(Math.round(allRows / Math.max(1, collections.length)), setDims(all, "img"), config.head);
   const progress = new Progress("study", totalFolds, { unit: "folds", work: totalWork });
 
   // The pooled-head folds, on worker threads when config.workers > 1 (see StudyConfig.workers).
@@ -269,6 +287,8 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   const variants: Record<string, InputSetResult> = {};
   const variantCfg: Record<string, { head: PooledHeadConfig; backbones: string[]; inputSet: string }> = {};
   let dataSizeCurve: DataSizeCurve | null = null;
+  let transfer: TransferResult | null = null;
+  let extraData: ExtraDataResult[] = [];
   const run = (label: string): InputSetRun => ({ head: config.head, backbones: imgBackbones, seed: config.seed, progress, pool, label });
   try {
     since = Date.now();
@@ -302,6 +322,11 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
       dataSizeCurve = await runDataSizeCurve(all, foldsAll, fractions, allCovers.img, run);
       log(`  data-size curve (img): ${dataSizeCurve.points.map((p) => `${p.trainRows} covers ${p.microF1.mean.toFixed(3)}`).join(", ")}; ${dataSizeCurve.perDoubling.microF1.toFixed(3)} micro-F1 per doubling`);
       step("data-size curve", since);
+    }
+    if (multi) {
+      since = Date.now();
+      ({ transfer, extraData } = await runCollectionSteps(fset, all, foldsAll, imgBackbones, config, { inputSet: "img", head: config.head, seed: config.seed, pool, onStep: () => progress.tick("collections", 1, foldCost(Math.round(allRows / collections.length), setDims(all, "img"), config.head)) }));
+      step("transfer and extra data", since);
     }
     await pool?.close();
   } catch (err) {
@@ -421,11 +446,25 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     bestCheckpointCv: stripCurves(best.result),
     learningCurves,
     dataSizeCurve,
+    collections: collections.length > 1 ? scoresByCollection(all, Object.fromEntries(ALL_INPUT_SETS.map((n) => [n, cvs[n]])), foldsAll) : {},
+    transfer,
+    extraData,
     examples,
     timings: { totalSeconds: (Date.now() - t0) / 1000, steps, workers: pool ? pool.size : 1 },
     notes,
   };
   return { results, bestDataset: bestDs, bestInputSet: best.inputSet, bestHead: best.head, bestBackbones: best.backbones };
+}
+
+/** The multi-collection steps of the study: transfer between collections, then own vs own + extra covers. */
+async function runCollectionSteps(fset: FeatureSet, all: LabelledDataset, foldsAll: Fold[], imgBackbones: string[], config: StudyConfig, run: CollectionRun): Promise<{ transfer: TransferResult | null; extraData: ExtraDataResult[] }> {
+  const t = await runTransfer(fset, all, foldsAll, imgBackbones, config.minPositives, run);
+  if (t && t.dataset !== all) run.pool?.forget?.(t.dataset);
+  for (const d of t?.result.directions ?? []) config.log(`  transfer ${d.train} → ${d.test}: micro-F1 ${d.transfer.microF1.mean.toFixed(3)} vs within ${d.within.microF1.mean.toFixed(3)} (${d.delta.microF1.delta >= 0 ? "+" : ""}${d.delta.microF1.delta.toFixed(3)})`);
+  const extra = await runExtraData(fset, all, foldsAll, imgBackbones, config.minPositives, run);
+  for (const ds of extra.datasets) if (ds !== all) run.pool?.forget?.(ds);
+  for (const e of extra.results) config.log(`  extra data for ${e.target}: micro-F1 ${e.own.microF1.mean.toFixed(3)} → ${e.withExtra.microF1.mean.toFixed(3)} (${e.delta.microF1.delta >= 0 ? "+" : ""}${e.delta.microF1.delta.toFixed(3)})`);
+  return { transfer: t?.result ?? null, extraData: extra.results };
 }
 
 /**
@@ -466,6 +505,7 @@ function pickExamples(ds: LabelledDataset, cv: CvOutcome, count: number, seed: n
   const order = stratifiedHoldout({ y: ds.y, n: ds.n, k: ds.k }, Math.min(0.9, Math.max(1 / ds.n, (count * 1.5 + 2) / ds.n)), seed).test.slice(0, count);
   return order.map((r) => ({
     path: ds.paths[r],
+    collection: ds.collections[r],
     masterId: ds.ids[r],
     trueGenres: ds.genres.filter((_, j) => ds.y[r * ds.k + j]),
     predictedGenres: ds.genres.filter((_, j) => cv.oofPred[r * ds.k + j]),

@@ -558,6 +558,7 @@ export function subsetDataset(ds: LabelledDataset, rows: number[]): LabelledData
   return {
     sourceRows: rows.map((r) => ds.sourceRows[r]),
     ids: rows.map((r) => ds.ids[r]),
+    collections: rows.map((r) => ds.collections[r]),
     paths: rows.map((r) => ds.paths[r]),
     genres: ds.genres,
     n: rows.length,

@@ -64,6 +64,7 @@ export async function readThesisTables(dir: string): Promise<LabelledDataset> {
   return {
     sourceRows: Array.from({ length: n }, (_, i) => i),
     ids: Array.from({ length: n }, (_, i) => String(i)),
+    collections: Array.from({ length: n }, () => "thesis"),
     paths: Array.from({ length: n }, () => ""),
     genres,
     n,

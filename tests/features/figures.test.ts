@@ -19,7 +19,7 @@ function face(gender: "male" | "female", age: number, happy: number, box: [numbe
 }
 
 function row(id: string, genres: string[], faces: FaceInfo[], dominant: [number, number, number] = [200, 10, 10], error: string | null = null): CoverRow {
-  return { masterId: id, path: `images/${id}.png`, genres, isMultiLabeled: genres.length > 1, dominant, meanColour: dominant, faces, error };
+  return { collection: "nowhere", masterId: id, path: `images/${id}.png`, width: 100, height: 100, genres, isMultiLabeled: genres.length > 1, dominant, meanColour: dominant, faces, error };
 }
 
 describe("figures", () => {

@@ -1,11 +1,16 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT, detectCoversLayout, resolveCovers, resolveDataRoot } from "../../lib/paths";
+import { PROJECT_ROOT, detectCoversLayout, resolveCollections, resolveCovers, resolveDataRoot } from "../../lib/paths";
 import { UserError } from "../../lib/util/errors";
 
 /** A fake workspace: <tmp>/project (the checkout) and optionally <tmp>/shared/data beside it. */
-function workspace(opts: { shared?: boolean; crawl?: boolean; sharedCovers?: boolean } = {}) {
+function labelledFolder(dir: string): void {
+  fs.mkdirSync(path.join(dir, "images"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "labels.csv"), "id,genres\n");
+}
+
+function workspace(opts: { shared?: boolean; crawl?: boolean; sharedCovers?: boolean; popular?: boolean } = {}) {
   const top = fs.mkdtempSync(path.join(os.tmpdir(), "cg-paths-"));
   const project = path.join(top, "project");
   fs.mkdirSync(path.join(project, "datasets"), { recursive: true });
@@ -13,6 +18,13 @@ function workspace(opts: { shared?: boolean; crawl?: boolean; sharedCovers?: boo
   if (opts.sharedCovers) {
     fs.mkdirSync(path.join(top, "shared", "data", "discogs-covers", "images"), { recursive: true });
     fs.writeFileSync(path.join(top, "shared", "data", "discogs-covers", "labels.csv"), "release_id,genres,file\n");
+  }
+  if (opts.popular) {
+    labelledFolder(path.join(top, "shared", "data", "discogs-popular-covers"));
+    // Folders of the data root that are not collections: no labels.csv, or no images/.
+    fs.mkdirSync(path.join(top, "shared", "data", "faces", "photos"), { recursive: true });
+    fs.mkdirSync(path.join(top, "shared", "data", "thesis"), { recursive: true });
+    fs.writeFileSync(path.join(top, "shared", "data", "thesis", "labels.csv"), "id,genres\n");
   }
   if (opts.crawl) {
     fs.mkdirSync(path.join(project, "datasets", "covers", "Rock"), { recursive: true });
@@ -45,11 +57,33 @@ describe("data root", () => {
 });
 
 describe("covers", () => {
-  test("a user's own crawl in datasets/covers wins over the shared covers", () => {
-    const w = workspace({ sharedCovers: true, crawl: true });
+  test("a user's own crawl in datasets/covers comes first, then every labelled collection of the data root", () => {
+    const w = workspace({ sharedCovers: true, crawl: true, popular: true });
     try {
       const loc = resolveCovers({ env: {}, projectRoot: w.project });
-      expect(loc).toEqual({ dir: path.join(w.project, "datasets", "covers"), layout: "crawl", source: "crawl" });
+      expect(loc).toEqual({ name: "covers", dir: path.join(w.project, "datasets", "covers"), layout: "crawl", source: "crawl" });
+      const all = resolveCollections({ env: {}, projectRoot: w.project });
+      expect(all.map((c) => [c.name, c.layout, c.source])).toEqual([
+        ["covers", "crawl", "crawl"],
+        ["discogs-covers", "labelled", "data-root"],
+        ["discogs-popular-covers", "labelled", "data-root"],
+      ]);
+    } finally {
+      w.cleanup();
+    }
+  });
+
+  test("--covers is repeatable, COVERGENRE_COVERS takes a path-delimited list, and two folders may not share a name", () => {
+    const w = workspace({ sharedCovers: true, popular: true });
+    try {
+      const a = path.join(w.top, "shared", "data", "discogs-covers");
+      const b = path.join(w.top, "shared", "data", "discogs-popular-covers");
+      expect(resolveCollections({ covers: [b, a], env: {}, projectRoot: w.project }).map((c) => [c.name, c.source])).toEqual([["discogs-popular-covers", "flag"], ["discogs-covers", "flag"]]);
+      expect(resolveCollections({ env: { COVERGENRE_COVERS: [a, b].join(path.delimiter) }, projectRoot: w.project }).map((c) => [c.dir, c.source])).toEqual([[a, "env"], [b, "env"]]);
+      const twin = path.join(w.top, "elsewhere", "discogs-covers");
+      labelledFolder(twin);
+      expect(() => resolveCollections({ covers: [a, twin], env: {}, projectRoot: w.project })).toThrow(/both named "discogs-covers".*rename one/);
+      expect(() => resolveCollections({ covers: [a, a], env: {}, projectRoot: w.project })).toThrow(/given twice/);
     } finally {
       w.cleanup();
     }

@@ -133,7 +133,7 @@ describe("refine() on a synthetic table with known rows", () => {
     expect(r.all.ids).not.toContain(fset.rows[5].masterId); // only a dropped genre
     expect(r.all.genres).toEqual(SYN_GENRES);
     expect(r.all.k).toBe(SYN_GENRES.length);
-    expect(r.imgBackbones).toEqual(["inception_v3", "mobilenet_v1"]); // "auto": every embedding, sorted
+    expect(r.imgBackbones).toEqual(["mobilenet_v1"]); // "auto": MobileNet v1 when the table has it
   });
 
   test("faceless covers are left out of the faces population and kept in all covers", () => {
@@ -279,8 +279,8 @@ describe("refine() on a synthetic table with known rows", () => {
 
   test("DataFrames and CSVs: one folder per population, same rows in the same order in every file, folds.json", async () => {
     const frames = refinedFrames(r.faces);
-    expect(frames.img.columns).toEqual(["master_id", "path"]);
-    expect(frames.img.shape).toEqual([r.faces.n, 2]);
+    expect(frames.img.columns).toEqual(["collection", "master_id", "path"]);
+    expect(frames.img.shape).toEqual([r.faces.n, 3]);
     expect(frames.face.shape).toEqual([r.faces.n, faceColumns(false).length]);
     expect(frames.clr.shape).toEqual([r.faces.n, 6]);
     expect(frames.y.columns).toEqual(SYN_GENRES);
@@ -298,14 +298,15 @@ describe("refine() on a synthetic table with known rows", () => {
         const faceCsv = readCsv(path.join(out, pop, "face.csv"));
         const clr = readCsv(path.join(out, pop, "clr.csv"));
         const y = readCsv(path.join(out, pop, "y_label.csv"));
-        expect(img.header).toEqual(["master_id", "path"]);
+        expect(img.header).toEqual(["collection", "master_id", "path"]);
         expect(faceCsv.header).toEqual(ds.blocks.face!.columns);
         expect(clr.header).toEqual(["dominant_r", "dominant_g", "dominant_b", "mean_r", "mean_g", "mean_b"]);
         expect(y.header).toEqual(SYN_GENRES); // "Folk, World, & Country" survives its commas
         for (const t of [img, faceCsv, clr, y]) expect(t.rows).toHaveLength(ds.n);
-        expect(img.rows.map((x) => x[0])).toEqual(ds.ids); // ids stay text ("0042" is not 42)
-        if (pop === "all") expect(img.rows.map((x) => x[0])).toContain("0042");
-        img.rows.forEach(([id, p], i) => {
+        expect(img.rows.map((x) => x[0])).toEqual(ds.collections);
+        expect(img.rows.map((x) => x[1])).toEqual(ds.ids); // ids stay text ("0042" is not 42)
+        if (pop === "all") expect(img.rows.map((x) => x[1])).toContain("0042");
+        img.rows.forEach(([, id, p], i) => {
           // row i of every file is the cover named in row i of img.csv
           const src = fset.rows.find((x) => x.masterId === id)!;
           expect(p).toBe(path.resolve(fset.coversDir, src.path));
@@ -320,7 +321,7 @@ describe("refine() on a synthetic table with known rows", () => {
       expect(folds.genres).toEqual(SYN_GENRES);
       expect(folds.droppedGenres).toEqual(r.droppedGenres);
       expect(folds.droppedRows).toEqual(r.droppedRows);
-      expect(folds.imgBackbones).toEqual(["inception_v3", "mobilenet_v1"]);
+      expect(folds.imgBackbones).toEqual(["mobilenet_v1"]);
       expect(folds.faces.rows).toBe(r.faces.n);
       expect(folds.all.rows).toBe(r.all.n);
       expectPartition(folds.all.folds, r.all.n, 3, 2);
@@ -378,17 +379,17 @@ describe("covergenre refine on a real (tiny) feature table", () => {
 
     // Real faces: the faces population is exactly the covers the face model found a face on.
     const img = readCsv(path.join(out, "faces", "img.csv"));
-    expect(img.rows.map((x) => x[1])).toEqual(fset.rows.filter((x) => x.faces.length > 0).map((x) => path.resolve(fset.coversDir, x.path)));
+    expect(img.rows.map((x) => x[2])).toEqual(fset.rows.filter((x) => x.faces.length > 0).map((x) => path.resolve(fset.coversDir, x.path)));
     const allFace = readCsv(path.join(out, "all", "face.csv"));
     const allImg = readCsv(path.join(out, "all", "img.csv"));
-    allImg.rows.forEach(([id], i) => {
+    allImg.rows.forEach(([, id], i) => {
       const src = fset.rows.find((x) => x.masterId === id)!;
       expect(allFace.rows[i][0]).toBe(src.faces.length > 0 ? "1" : "0");
       expect(Number(allFace.rows[i][allFace.header.indexOf("gender_female")])).toBe(src.faces[0]?.gender === "female" ? 1 : 0);
     });
     const y = readCsv(path.join(out, "all", "y_label.csv"));
     const multi = fset.rows.findIndex((x) => x.genres.length === 2);
-    expect(y.rows[allImg.rows.findIndex(([id]) => id === fset.rows[multi].masterId)]).toEqual(["1", "0", "1"]); // Electronic+Rock
+    expect(y.rows[allImg.rows.findIndex(([, id]) => id === fset.rows[multi].masterId)]).toEqual(["1", "0", "1"]); // Electronic+Rock
     const folds = JSON.parse(fs.readFileSync(path.join(out, "folds.json"), "utf8"));
     expectPartition(folds.all.folds, 31, 3, 1);
     expectPartition(folds.faces.folds, withFace, 3, 1);

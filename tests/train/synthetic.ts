@@ -4,7 +4,11 @@ import { makeRng } from "../../lib/util/rng";
 
 export const SYN_GENRES = ["Electronic", "Folk, World, & Country", "Hip Hop", "Pop", "Rock"];
 
-export function syntheticFeatureSet(n: number, seed = 1, dim = 32, signal = 1.5): FeatureSet {
+/**
+ * `collections`: names of contiguous blocks of rows (as a table of several folders has), each
+ * block's ids starting at 1000 again so ids collide across collections; default one collection.
+ */
+export function syntheticFeatureSet(n: number, seed = 1, dim = 32, signal = 1.5, collections: string[] = ["syn"]): FeatureSet {
   const rng = makeRng(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
   const probs = [0.4, 0.25, 0.15, 0.2, 0.35];
@@ -20,9 +24,14 @@ export function syntheticFeatureSet(n: number, seed = 1, dim = 32, signal = 1.5)
     });
     for (let d = 0; d < 8; d++) emb2[i * 8 + d] = gauss();
     const hasFace = rng() < 0.5;
+    const block = Math.min(collections.length - 1, Math.floor((i * collections.length) / n));
+    const id = 1000 + i - Math.ceil((block * n) / collections.length);
     rows.push({
-      masterId: String(1000 + i),
-      path: `images/${1000 + i}.jpg`,
+      collection: collections[block],
+      masterId: String(id),
+      path: `images/${id}.jpg`,
+      width: 300,
+      height: 300,
       genres,
       isMultiLabeled: genres.length > 1,
       dominant: [rng() * 255, rng() * 255, rng() * 255],
@@ -44,5 +53,6 @@ export function syntheticFeatureSet(n: number, seed = 1, dim = 32, signal = 1.5)
       error: i === 3 ? "cannot decode" : null,
     });
   }
-  return { tablePath: "/tmp/syn.csv", coversDir: "/tmp/syn", rows, embeddings: { mobilenet_v1: { dim, data: emb }, inception_v3: { dim: 8, data: emb2 } } };
+  const dirs = collections.map((c) => ({ name: c, dir: `/tmp/${c}`, layout: "labelled" as const, rows: rows.filter((r) => r.collection === c).length }));
+  return { tablePath: "/tmp/syn.csv", coversDir: dirs[0].dir, collections: dirs, rows, embeddings: { mobilenet_v1: { dim, data: emb }, inception_v3: { dim: 8, data: emb2 } } };
 }

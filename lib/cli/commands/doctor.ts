@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import type { Command } from "../framework";
 import { initTf } from "../../tf";
-import { PROJECT_ROOT, resolveCovers, resolveDataRoot, sharedModelsDir } from "../../paths";
+import { PROJECT_ROOT, resolveCollections, resolveDataRoot, sharedModelsDir } from "../../paths";
 import { packageVersion } from "../../util/packages";
 import { findGearModel, humanModelsDir } from "../../vision/models";
 import { BACKBONES } from "../../vision/backbone";
@@ -23,7 +23,7 @@ export interface DoctorReport {
     gear: string | null;
     backbones: Record<string, string | null>;
   };
-  data: { root: string; rootSource: string; covers: string | null; coversLayout: string | null; coversError?: string };
+  data: { root: string; rootSource: string; covers: string | null; coversLayout: string | null; collections: { name: string; dir: string; layout: string }[]; coversError?: string };
   jupyter: { jupyter: string | null; nbconvert: boolean; tslabKernel: boolean };
   freeDiskBytes: number | null;
   problems: string[];
@@ -49,10 +49,12 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, dataFlag?: st
   let covers: string | null = null;
   let coversLayout: string | null = null;
   let coversError: string | undefined;
+  let collections: { name: string; dir: string; layout: string }[] = [];
   try {
-    const loc = resolveCovers({ data: dataFlag, env });
-    covers = loc.dir;
-    coversLayout = loc.layout;
+    const locs = resolveCollections({ data: dataFlag, env });
+    covers = locs[0].dir;
+    coversLayout = locs[0].layout;
+    collections = locs.map((l) => ({ name: l.name, dir: l.dir, layout: l.layout }));
   } catch (err) {
     coversError = (err as Error).message.split("\n")[0];
     problems.push("no covers found (see `covergenre doctor` text output for how to get them)");
@@ -92,7 +94,7 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, dataFlag?: st
     node: process.version,
     versions,
     models: { human: { dir: humanDir, found: humanFound }, gear, backbones },
-    data: { root: root.dir, rootSource: root.source, covers, coversLayout, ...(coversError ? { coversError } : {}) },
+    data: { root: root.dir, rootSource: root.source, covers, coversLayout, collections, ...(coversError ? { coversError } : {}) },
     jupyter,
     freeDiskBytes,
     problems,
@@ -129,7 +131,8 @@ export const doctorCommand: Command = {
     ctx.print(`race (GEAR)    ${report.models.gear ?? "missing — run: npx covergenre setup"}`);
     for (const [name, src] of Object.entries(report.models.backbones)) ctx.print(`backbone       ${name}: ${src ?? "not found"}`);
     ctx.print(`data root      ${report.data.root} (${report.data.rootSource})`);
-    ctx.print(`covers         ${report.data.covers ? `${report.data.covers} (${report.data.coversLayout})` : report.data.coversError}`);
+    if (!report.data.collections.length) ctx.print(`covers         ${report.data.coversError}`);
+    for (const c of report.data.collections) ctx.print(`collection     ${c.name}: ${c.dir} (${c.layout})`);
     ctx.print(`jupyter        ${report.jupyter.jupyter ?? "not found"}; nbconvert ${yes(report.jupyter.nbconvert)}; tslab kernel ${yes(report.jupyter.tslabKernel)}`);
     ctx.print(`free disk      ${humanBytes(report.freeDiskBytes)}`);
     ctx.print(report.ok ? "all good" : `problems:\n${report.problems.map((p) => `  - ${p}`).join("\n")}`);

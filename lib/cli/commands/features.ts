@@ -5,13 +5,14 @@
  */
 import * as path from "node:path";
 import type { Command } from "../framework";
-import { choiceOpt, intOpt, stringOpt } from "../framework";
+import { choiceOpt, intOpt, stringOpt, stringsOpt } from "../framework";
 import { buildFeatureTable } from "../../features/build";
 import { defaultFeatureConfig, type FeatureConfig } from "../../features/config";
 import { MAP_DTYPES, type MapDtype } from "../../features/maps";
-import { resolveCovers, defaultFeatureTable } from "../../paths";
+import { resolveCollections, defaultFeatureTable } from "../../paths";
 import { UsageError } from "../../util/errors";
 import { formatDuration } from "../../util/progress";
+import { ensureGearForCommand } from "../../vision/models";
 
 function listOpt(raw: string | undefined, fallback: string[]): string[] {
   if (raw === undefined) return fallback;
@@ -22,12 +23,12 @@ function listOpt(raw: string | undefined, fallback: string[]): string[] {
 export const featuresCommand: Command = {
   name: "features",
   summary: "build the per-cover feature table: genres, colour, every face's attributes, embeddings (02.MakeCSV)",
-  usage: "covergenre features [--covers <dir>] [--out <table.csv>] [--backbones inception_v3,mobilenet_v1] [--workers 2] [--limit N] [--json]",
+  usage: "covergenre features [--covers <dir> ...] [--out <table.csv>] [--backbones mobilenet_v1,inception_v3] [--workers 2] [--limit N] [--json]",
   options: {
-    covers: { type: "string", description: "covers folder (crawl layout or images/ + labels.csv)", defaultText: "resolved like every command: $COVERGENRE_COVERS, datasets/covers, <data root>/discogs-covers" },
+    covers: { type: "string", multiple: true, description: "covers folder (crawl layout or images/ + labels.csv); repeat it to study several collections together", defaultText: "resolved like every command: $COVERGENRE_COVERS, else datasets/covers and every labelled collection in the data root" },
     out: { type: "string", description: "table to write; sidecars go next to it", defaultText: "datasets/features/covers.csv" },
-    backbones: { type: "string", description: "comma-separated backbones for pooled embeddings, or none", defaultText: "inception_v3 + mobilenet_v1 when ../shared/models has it" },
-    maps: { type: "string", description: "backbones whose full feature map is stored too, or none", defaultText: "inception_v3" },
+    backbones: { type: "string", description: "comma-separated backbones for pooled embeddings, or none", defaultText: "mobilenet_v1 when ../shared/models has it, else inception_v3" },
+    maps: { type: "string", description: "backbones whose full feature map is stored too (the Flatten head needs inception_v3's), or none", defaultText: "none" },
     "map-dtype": { type: "string", description: "storage of the maps: f32, f16 or u8 (see lib/features/README.md)", defaultText: "f16" },
     "no-faces": { type: "boolean", description: "skip face analysis (colour and embeddings only)" },
     workers: { type: "string", description: "worker threads (each loads its own models; 0 = this thread)", defaultText: "CPU count, at most 4" },
@@ -43,7 +44,7 @@ export const featuresCommand: Command = {
   ].join("\n"),
   async run(ctx) {
     const v = ctx.values;
-    const covers = resolveCovers({ covers: stringOpt(v, "covers"), data: stringOpt(v, "data") });
+    const covers = resolveCollections({ covers: stringsOpt(v, "covers"), data: stringOpt(v, "data") });
     const out = path.resolve(stringOpt(v, "out") ?? defaultFeatureTable());
     if (!out.toLowerCase().endsWith(".csv")) throw new UsageError(`--out must name a .csv file, got "${out}"`);
     const defaults = defaultFeatureConfig();
@@ -63,8 +64,11 @@ export const featuresCommand: Command = {
       limit,
       sample: choiceOpt(v, "sample", ["first", "spread"] as const, "first"),
     };
-    ctx.log(`features: covers ${covers.dir} (${covers.layout}) → ${out}`);
-    const summary = await buildFeatureTable({ coversDir: covers.dir, layout: covers.layout, tablePath: out, config, handleSigint: true, log: ctx.log });
+    // Race needs the GEAR model: fetched once through npm on first use, as `npm start` does.
+    if (config.faces) ensureGearForCommand(ctx.log, { command: "features" });
+    for (const c of covers) ctx.log(`features: collection ${c.name}: ${c.dir} (${c.layout})`);
+    ctx.log(`features: → ${out}`);
+    const summary = await buildFeatureTable({ collections: covers, tablePath: out, config, handleSigint: true, log: ctx.log });
     if (ctx.json) {
       ctx.printJson(summary);
       return 0;

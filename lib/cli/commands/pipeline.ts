@@ -3,15 +3,15 @@
  * every step cached by content, ending with a short summary and the report's path.
  */
 import type { Command } from "../framework";
-import { intOpt, stringOpt } from "../framework";
+import { intOpt, stringOpt, stringsOpt } from "../framework";
 import { PIPELINE_DEFAULTS, runPipeline, summaryLines } from "../../pipeline";
 
 export const pipelineCommand: Command = {
   name: "pipeline",
   summary: "run the whole study (features → refine → study → best checkpoint → report); cached, resumable",
-  usage: "covergenre pipeline [--covers <dir>] [--folds N] [--repeats N] [--quick] [--out reports/] [--json]",
+  usage: "covergenre pipeline [--covers <dir> ...] [--folds N] [--repeats N] [--quick] [--out reports/] [--json]",
   options: {
-    covers: { type: "string", description: "covers folder (<Genre>/<id>.jpeg crawl, or images/ + labels.csv)", defaultText: "resolveCovers(): $COVERGENRE_COVERS, datasets/covers, <data root>/discogs-covers" },
+    covers: { type: "string", multiple: true, description: "covers folder (<Genre>/<id>.jpeg crawl, or images/ + labels.csv); repeat it to study several collections together", defaultText: "$COVERGENRE_COVERS (':'-separated), else datasets/covers and every labelled collection of the data root" },
     folds: { type: "string", description: "cross-validation folds", defaultText: `${PIPELINE_DEFAULTS.folds} (quick: ${PIPELINE_DEFAULTS.quickFolds})` },
     repeats: { type: "string", description: "cross-validation repeats", defaultText: `${PIPELINE_DEFAULTS.repeats} (quick: ${PIPELINE_DEFAULTS.quickRepeats})` },
     quick: { type: "boolean", description: "quick variant: a subset of covers and a reduced protocol (CI, smoke tests)" },
@@ -21,7 +21,7 @@ export const pipelineCommand: Command = {
     checkpoints: { type: "string", description: "parent folder of the best checkpoint", defaultText: "checkpoints/" },
     workers: { type: "string", description: "worker threads for feature extraction and for the study's folds", defaultText: "CPUs, at most 4" },
     seed: { type: "string", description: "random seed of the folds and heads", defaultText: String(PIPELINE_DEFAULTS.seed) },
-    "thesis-head": { type: "boolean", description: "also train the study's own Flatten head on mixed7 maps (slow: ≈ 30 s/epoch/1000 covers)" },
+    "thesis-head": { type: "boolean", description: "also train the study's own Flatten head on mixed7 maps (adds InceptionV3 maps to the features; slow: ≈ 30 s/epoch/1000 covers)" },
     force: { type: "boolean", description: "recompute every step even when nothing changed" },
   },
   details:
@@ -33,7 +33,7 @@ export const pipelineCommand: Command = {
     const quick = Boolean(v.quick) || process.env.COVERGENRE_QUICK === "1";
     const workers = stringOpt(v, "workers") !== undefined ? intOpt(v, "workers", 1, 0, 64) : undefined;
     const outcome = await runPipeline({
-      covers: stringOpt(v, "covers"),
+      covers: stringsOpt(v, "covers"),
       data: stringOpt(v, "data"),
       folds: stringOpt(v, "folds") !== undefined ? intOpt(v, "folds", PIPELINE_DEFAULTS.folds, 2, 50) : undefined,
       repeats: stringOpt(v, "repeats") !== undefined ? intOpt(v, "repeats", PIPELINE_DEFAULTS.repeats, 1, 50) : undefined,
