@@ -453,7 +453,8 @@ export function summaryLines(o: PipelineOutcome): string[] {
     if (b) lines.push(`  on ${c.collection} (${c.rows} covers): ${b[0]} micro-F1 ${ci(b[1].microF1)}, AUC ${ci(b[1].rocAucMacro)} (predict-all ${f(c.baselines.predictAll.microF1.mean)})`);
   }
   for (const d of r.transfer?.directions ?? []) lines.push(`Transfer ${d.train} → ${d.test} (${r.transfer!.genres.length} shared genres): micro-F1 ${ci(d.transfer.microF1)} vs ${ci(d.within.microF1)} trained on ${d.test} itself`);
-  for (const e of r.extraData ?? []) lines.push(`Extra covers for ${e.target}: micro-F1 ${f(e.own.microF1.mean)} → ${f(e.withExtra.microF1.mean)} (${f(e.delta.microF1.delta)}, 95 % CI ${f(e.delta.microF1.ci[0])} to ${f(e.delta.microF1.ci[1])})`);
+  const sf = (x: number) => (x > 0 ? `+${f(x)}` : f(x));
+  for (const e of r.extraData ?? []) lines.push(`Extra covers for ${e.target}: micro-F1 ${f(e.own.microF1.mean)} → ${f(e.withExtra.microF1.mean)} (${sf(e.delta.microF1.delta)}, 95 % CI ${sf(e.delta.microF1.ci[0])} to ${sf(e.delta.microF1.ci[1])})`);
   const curve = r.dataSizeCurve;
   if (curve) lines.push(`More covers: ${curve.inputSet} gains ${f(curve.perDoubling.microF1)} micro-F1 and ${f(curve.perDoubling.rocAucMacro)} macro ROC-AUC per doubling of the training covers`);
   const thImg = r.thesisHead?.singleSplit["img"];

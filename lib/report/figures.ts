@@ -6,6 +6,7 @@ import type { Figure } from "../plot";
 import { signed } from "./format";
 import type {
   BaselineResults,
+  CollectionInfo,
   CollectionScores,
   Comparison,
   DataSizeCurve,
@@ -352,4 +353,22 @@ export function extraDataFigure(extra: ExtraDataResult[], title = "Real extra da
     ],
     title,
   );
+}
+
+/**
+ * Each genre's share of each collection's covers, side by side (03.Refine_Divide): shares, not
+ * counts, because the collections differ in size and in how many genres a cover carries.
+ */
+export function collectionGenresFigure(cols: CollectionInfo[], genres: string[], title = "Genres per collection (share of its covers; a cover can have several)"): Figure {
+  return {
+    data: cols.map((c) => ({
+      type: "bar",
+      name: `${c.name} (${c.rows})`,
+      x: genres,
+      y: genres.map((g) => (c.rows ? (100 * (c.genreCounts[g] ?? 0)) / c.rows : 0)),
+      text: genres.map((g) => String(c.genreCounts[g] ?? 0)),
+      hovertemplate: "%{x}: %{y:.1f} % (%{text} covers)<extra>%{fullData.name}</extra>",
+    })),
+    layout: { title: { text: title }, barmode: "group", yaxis: { title: { text: "% of the collection's covers" } }, margin: { b: 120 } },
+  };
 }

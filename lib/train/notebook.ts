@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { datasetsDir, resolveCollections, defaultFeatureTable } from "../paths";
 import { buildFeatureTable } from "../features/build";
-import { defaultFeatureConfig } from "../features/config";
+import { defaultFeatureConfig, withInceptionMaps } from "../features/config";
 
 /** Quick mode (CI): `COVERGENRE_QUICK=1`. */
 export function isQuick(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -31,8 +31,9 @@ export async function locateTable(opts: { quick?: boolean; quickCovers?: number;
   await buildFeatureTable({
     collections: resolveCollections(),
     tablePath: table,
-    // Share the full table's cache: covers already computed there are not computed again.
-    config: { ...defaultFeatureConfig(), limit: opts.quickCovers ?? 150, sample: "spread", workers: 1, cacheDir: path.join(datasetsDir(), "features", "covers.cache") },
+    // Share the full table's cache: covers already computed there are not computed again. With
+    // InceptionV3 maps, so the quick notebook can train its tiny version of the study's Flatten head.
+    config: { ...defaultFeatureConfig(), ...withInceptionMaps(defaultFeatureConfig()), limit: opts.quickCovers ?? 150, sample: "spread", workers: 1, cacheDir: path.join(datasetsDir(), "features", "covers.cache") },
     progress: false,
   });
   return table;

@@ -245,9 +245,10 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     variantSpecs.push({ name: `img+face+clr [mlp256]`, head: MLP_VARIANT(config.head), backbones: imgBackbones, inputSet: "img+face+clr" });
   }
   const fractions = [...new Set(config.dataFractions.filter((f) => f > 0 && f < 1))].sort((a, b) => a - b);
-  // Several collections: a within-collection CV and an own + extra CV per collection, one transfer fit per direction.
+  // Several collections: per collection a within-collection CV (transfer), an own and an own + extra CV
+  // (extra data), and one transfer fit per direction.
   const multi = collections.length > 1 && config.collectionSteps;
-  const collectionFolds = multi ? 2 * collections.length * foldsAll.length + collections.length * (collections.length - 1) : 0;
+  const collectionFolds = multi ? 3 * collections.length * foldsAll.length + collections.length * (collections.length - 1) : 0;
   const totalFolds = (foldsFaces.length ? FACES_INPUT_SETS.length * foldsFaces.length : 0) + (ALL_INPUT_SETS.length + variantSpecs.length + fractions.length) * foldsAll.length + collectionFolds;
   const setDims = (ds: LabelledDataset, inputSet: string) => dimsOf(ds, parseInputSet(inputSet));
   const imgDims = (backbones: string[]) => backbones.reduce((a, b) => a + (fset.embeddings[b]?.dim ?? 0), 0);
