@@ -447,7 +447,8 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     bestCheckpointCv: stripCurves(best.result),
     learningCurves,
     dataSizeCurve,
-    collections: collections.length > 1 ? scoresByCollection(all, Object.fromEntries(ALL_INPUT_SETS.map((n) => [n, cvs[n]])), foldsAll) : {},
+    // Every all-covers input set, and the best configuration when it is a variant (its checkpoint is what predict uses).
+    collections: collections.length > 1 ? scoresByCollection(all, Object.fromEntries([...new Set([...ALL_INPUT_SETS, best.key])].map((n) => [n, cvs[n]])), foldsAll) : {},
     transfer,
     extraData,
     examples,
@@ -462,7 +463,7 @@ async function runCollectionSteps(fset: FeatureSet, all: LabelledDataset, foldsA
   const t = await runTransfer(fset, all, foldsAll, imgBackbones, config.minPositives, run);
   if (t && t.dataset !== all) run.pool?.forget?.(t.dataset);
   for (const d of t?.result.directions ?? []) config.log(`  transfer ${d.train} → ${d.test}: micro-F1 ${d.transfer.microF1.mean.toFixed(3)} vs within ${d.within.microF1.mean.toFixed(3)} (${d.delta.microF1.delta >= 0 ? "+" : ""}${d.delta.microF1.delta.toFixed(3)})`);
-  const extra = await runExtraData(fset, all, foldsAll, imgBackbones, config.minPositives, run);
+  const extra = await runExtraData(fset, all, foldsAll, imgBackbones, config.minPositives, run, t?.within);
   for (const ds of extra.datasets) if (ds !== all) run.pool?.forget?.(ds);
   for (const e of extra.results) config.log(`  extra data for ${e.target}: micro-F1 ${e.own.microF1.mean.toFixed(3)} → ${e.withExtra.microF1.mean.toFixed(3)} (${e.delta.microF1.delta >= 0 ? "+" : ""}${e.delta.microF1.delta.toFixed(3)})`);
   return { transfer: t?.result ?? null, extraData: extra.results };
