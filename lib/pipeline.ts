@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildFeatureTable, pickCovers, type BuildSummary } from "./features/build";
-import { defaultFeatureConfig, stageKeys, withInceptionMaps, type FeatureConfig } from "./features/config";
+import { defaultFeatureConfig, stageKeys, type FeatureConfig } from "./features/config";
 import { coverKey, listCollections } from "./features/covers";
 import { PROJECT_ROOT, checkpointsDir, datasetsDir, resolveCollections, resolveDataRoot, type CoversLocation } from "./paths";
 import { splitFirstSentence, writeReport, type ReportOptions } from "./report";
@@ -283,11 +283,8 @@ export async function runPipeline(cfg: PipelineConfig = {}): Promise<PipelineOut
   const listed = pickCovers(everyCover, limit, sample);
   if (!listed.length) throw new UserError(`no cover images found in ${covers.map((c) => `${c.dir} (layout ${c.layout})`).join(", ")}; see --help for the expected layouts`);
   // Share the per-cover cache of the full table, so a quick run and a full run never compute a cover twice.
-  // The Flatten head trains on InceptionV3 mixed7 maps, which the default features leave out.
-  const thesisMaps: Partial<FeatureConfig> = cfg.thesisHead ? withInceptionMaps(defaultFeatureConfig()) : {};
   const featureConfig: FeatureConfig = {
     ...defaultFeatureConfig(),
-    ...thesisMaps,
     cacheDir: path.join(path.dirname(tablePath), "covers.cache"),
     ...cfg.features,
     ...(limit != null ? { limit, sample } : {}),

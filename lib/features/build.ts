@@ -40,6 +40,8 @@ export interface BuildOptions {
   layout?: CoversLayout;
   tablePath: string;
   config: FeatureConfig;
+  /** Keep only the covers this accepts (e.g. the Flatten head's covers for a maps-only side table). */
+  select?: (cover: CoverEntry) => boolean;
   /** Stop cleanly on SIGINT (CLI: true). */
   handleSigint?: boolean;
   /** Progress output (default: stderr bar/lines). */
@@ -87,7 +89,8 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
 
   const sources = opts.collections ?? (opts.coversDir ? [{ dir: opts.coversDir, layout: opts.layout }] : []);
   const listings = await listCollections(sources);
-  const covers = pickCovers(listings.flatMap((l) => l.covers), config.limit, config.sample);
+  const listed = listings.flatMap((l) => l.covers);
+  const covers = pickCovers(opts.select ? listed.filter(opts.select) : listed, config.limit, config.sample);
   const skipped = listings.flatMap((l) => l.skipped.map((s) => `${l.name}/${s}`));
   if (skipped.length) log(`features: ${skipped.length} image file(s) outside the layout were skipped, e.g. ${skipped[0]}`);
 
@@ -154,7 +157,7 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
   // 4: assemble.
   const shapes = readShapes(path.join(cache.dir, "shapes.json"));
   const collections: TableCollection[] = listings.map((l) => ({ name: l.name, dir: l.dir, layout: l.layout, rows: planned.filter((p) => p.cover.collection === l.name).length }));
-  const failed = await assemble(table, planned, cache, keys, config, shapes, collections);
+  const failed = await assemble(table, planned, cache, keys, config, shapes, collections, cache.dir);
   return {
     table,
     rows: planned.length,
@@ -250,6 +253,7 @@ async function assemble(
   config: FeatureConfig,
   shapes: Shapes,
   collections: TableCollection[],
+  cacheDir: string,
 ): Promise<number> {
   const sp = sidecarPaths(table);
   const n = planned.length;
@@ -356,6 +360,7 @@ async function assemble(
     coversDir: collections[0]?.dir ?? "",
     layout: collections[0]?.layout ?? "labelled",
     collections,
+    cacheDir,
     rows: n,
     extractors: keys,
     embeddings: config.backbones,

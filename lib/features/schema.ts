@@ -95,6 +95,8 @@ export interface TableManifest {
   coversDir: string;
   layout: "crawl" | "labelled";
   collections: TableCollection[];
+  /** The per-cover cache the table was assembled from (a side table built later reuses it). */
+  cacheDir?: string;
   rows: number;
   /** Extractor names → version/config keys used (also the cache keys). */
   extractors: Record<string, string>;

@@ -47,6 +47,8 @@ export interface FeatureSet {
   coversDir: string;
   /** Every collection of the table, in table order (absent: one collection in `coversDir`). */
   collections?: TableCollection[];
+  /** The per-cover cache the table came from (absent for tables built before it was recorded). */
+  cacheDir?: string;
   rows: CoverRow[];
   /** pooled embeddings per backbone name, row-aligned with rows: Float32Array of rows.length * dim */
   embeddings: Record<string, { dim: number; data: Float32Array }>;
@@ -173,7 +175,7 @@ export async function readFeatureSet(tablePath: string): Promise<FeatureSet> {
   if (rows.length !== manifest.rows) throw new UserError(`feature table ${table} has ${rows.length} rows, its manifest says ${manifest.rows}: rebuild it`);
   const embeddings: FeatureSet["embeddings"] = {};
   for (const backbone of manifest.embeddings) embeddings[backbone] = readEmbedding(table, backbone, rows);
-  return { tablePath: table, coversDir: manifest.coversDir, collections: manifest.collections, rows, embeddings };
+  return { tablePath: table, coversDir: manifest.coversDir, collections: manifest.collections, cacheDir: manifest.cacheDir, rows, embeddings };
 }
 
 /**
@@ -253,6 +255,29 @@ export async function readMaps(tablePath: string, backbone: string, rowIndices?:
     await fd.close();
   }
   return out;
+}
+
+/**
+ * Feature maps of the covers named by `keys` (`<collection>/<path>`), in that order, from any table
+ * that holds them (e.g. a side table of just the Flatten head's covers). A key the table lacks is an error.
+ */
+export async function readMapsByKey(tablePath: string, backbone: string, keys: string[]): Promise<Float32Array> {
+  const index = readMapIndex(tablePath, backbone);
+  const at = new Map(index.paths.map((p, i) => [p, i]));
+  const rows = keys.map((k) => {
+    const r = at.get(k);
+    if (r === undefined) throw new UserError(`${sidecarPaths(tablePath).mapIndex(backbone)} has no map for ${k}: rebuild that table`);
+    return r;
+  });
+  return readMaps(tablePath, backbone, rows);
+}
+
+/** Whether `tablePath` holds `backbone` maps for every one of `keys`. */
+export function hasMapsFor(tablePath: string, backbone: string, keys: string[]): boolean {
+  const file = sidecarPaths(tablePath).mapIndex(backbone);
+  if (!fs.existsSync(file)) return false;
+  const have = new Set((JSON.parse(fs.readFileSync(file, "utf8")) as MapIndex).paths);
+  return keys.every((k) => have.has(k));
 }
 
 /** Grey + RGB histograms, row-aligned: Uint32Array [rows, 1024] (grey 0-255, then R, G, B). */

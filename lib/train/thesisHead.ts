@@ -17,13 +17,16 @@ import * as path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { tf } from "../tf";
 import { sidecarPaths } from "../features/schema";
-import { InterruptedError } from "../util/errors";
+import { InterruptedError, UserError } from "../util/errors";
 import { writeJsonAtomic } from "../util/fsx";
 import { packageVersion } from "../util/packages";
 import { Progress } from "../util/progress";
 import { sharedCopy, startTsWorker } from "../util/tsWorker";
 import { defaultFoldWorkers } from "./pool";
-import { readInceptionMaps, type FeatureSet } from "../features/store";
+import { hasMapsFor, readMapsByKey, type FeatureSet } from "../features/store";
+import { coverKey } from "../features/covers";
+import { buildFeatureTable } from "../features/build";
+import { defaultFeatureConfig } from "../features/config";
 import type { LearningCurve, LearningCurvePoint, MetricSet, ThesisHeadResult } from "./results";
 import { applyScaler, fitScaler, take, takeLabels, type LabelledDataset } from "./dataset";
 import { repeatedStratifiedFolds, stratifiedHoldout } from "./stratify";
@@ -468,7 +471,35 @@ export function thesisHeadNotRun(skipped: string): Omit<ThesisHeadResult, "thesi
 }
 
 /** The thesis-head part of the study (the `thesisHead` hook of StudyConfig). */
-export function thesisHeadRunner(cfg: ThesisHeadConfig = DEFAULT_THESIS_HEAD, readMaps: typeof readInceptionMaps = readInceptionMaps) {
+/**
+ * The InceptionV3 mixed7 maps of `rows` of `fset`, in order: from the table itself when it stores
+ * them (built with `--maps inception_v3`), else from a side table of just these covers
+ * (`<stem>.thesis-maps.csv`), built here from the same per-cover cache. The default features leave
+ * InceptionV3 out, and the head trains on about a thousand covers: computing maps for those only
+ * keeps thousands of covers' worth of backbone time out of every run that does not need them.
+ */
+export async function flattenHeadMaps(fset: FeatureSet, rows: number[], log: (s: string) => void): Promise<Float32Array> {
+  const keys = rows.map((r) => coverKey(fset.rows[r]));
+  if (hasMapsFor(fset.tablePath, "inception_v3", keys)) return readMapsByKey(fset.tablePath, "inception_v3", keys);
+  if (!fset.collections?.length) throw new UserError(`${fset.tablePath} has no inception_v3 maps and no collection folders to compute them from: rebuild it with \`covergenre features --maps inception_v3\``);
+  const side = fset.tablePath.replace(/\.csv$/i, "") + ".thesis-maps.csv";
+  if (!hasMapsFor(side, "inception_v3", keys)) {
+    const wanted = new Set(keys);
+    log(`  thesis head: InceptionV3 mixed7 maps for its ${keys.length} covers → ${side} (cached by content; Ctrl-C and re-run resumes)`);
+    const base = defaultFeatureConfig();
+    await buildFeatureTable({
+      collections: fset.collections,
+      tablePath: side,
+      select: (c) => wanted.has(coverKey(c)),
+      config: { ...base, backbones: ["inception_v3"], maps: ["inception_v3"], faces: false, cacheDir: fset.cacheDir ?? path.join(path.dirname(fset.tablePath), "covers.cache") },
+      handleSigint: true,
+      log,
+    });
+  }
+  return readMapsByKey(side, "inception_v3", keys);
+}
+
+export function thesisHeadRunner(cfg: ThesisHeadConfig = DEFAULT_THESIS_HEAD, readMaps: ((tablePath: string, rows: number[]) => Promise<Float32Array>) | null = null) {
   return async (fset: FeatureSet, facesFull: LabelledDataset, log: (s: string) => void): Promise<Omit<ThesisHeadResult, "thesisTables">> => {
     let ds = facesFull;
     if (cfg.maxRows && ds.n > cfg.maxRows) {
@@ -483,7 +514,7 @@ export function thesisHeadRunner(cfg: ThesisHeadConfig = DEFAULT_THESIS_HEAD, re
       return thesisHeadNotRun(notTrained(total, total));
     }
     log(`  thesis head: reading ${ds.n} mixed7 maps…`);
-    const maps = await readMaps(fset.tablePath, ds.sourceRows);
+    const maps = readMaps ? await readMaps(fset.tablePath, ds.sourceRows) : await flattenHeadMaps(fset, ds.sourceRows, log);
     const mapDim = maps.length / Math.max(1, ds.n);
     const data: ThesisData = { maps, mapDim, y: ds.y, k: ds.k };
     const split = stratifiedHoldout({ y: ds.y, n: ds.n, k: ds.k }, cfg.testFraction, cfg.seed);

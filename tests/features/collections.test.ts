@@ -12,7 +12,8 @@ import { buildFeatureTable, type BuildSummary } from "../../lib/features/build";
 import { defaultFeatureConfig, stageKeys, type FeatureConfig } from "../../lib/features/config";
 import { coverKey } from "../../lib/features/covers";
 import { sidecarPaths, TABLE_COLUMNS, type TableManifest } from "../../lib/features/schema";
-import { coverFile, readFeatureSet, readTableFrame, type EmbeddingIndex, type FeatureSet } from "../../lib/features/store";
+import { coverFile, readFeatureSet, readMapsByKey, readTableFrame, type EmbeddingIndex, type FeatureSet } from "../../lib/features/store";
+import { flattenHeadMaps } from "../../lib/train/thesisHead";
 import { resolveCollections } from "../../lib/paths";
 
 const BACKBONE = "inception_v3";
@@ -167,6 +168,26 @@ describe("a feature table of two collections whose cover ids collide", () => {
     expect(first.computed).toBe(4);
     expect(first.cached).toBe(0);
   });
+
+  test("the Flatten head's maps: a side table of just its covers, by collection + path, built once from the same cache", async () => {
+    const rows = [1, 2]; // alpha's images/2.jpg and beta's images/1.jpg
+    const logs: string[] = [];
+    const maps = await flattenHeadMaps(fset, rows, (l) => logs.push(l));
+    const side = path.join(tmp, "out", "covers.thesis-maps.csv");
+    const sideSet = await readFeatureSet(side);
+    expect(sideSet.rows.map((r) => coverKey(r))).toEqual(rows.map((r) => coverKey(fset.rows[r])));
+    expect(fs.existsSync(sidecarPaths(table).mapIndex(BACKBONE))).toBe(false); // the main table stays without maps
+    const dim = maps.length / 2;
+    expect(dim).toBe(7 * 7 * 768); // mixed7 at the study's 150x150
+    // Each row's map is its own cover's: the two covers differ, so their maps do.
+    expect(maps.subarray(0, dim)).not.toEqual(maps.subarray(dim));
+    expect(await readMapsByKey(side, BACKBONE, [coverKey(fset.rows[2])])).toEqual(maps.subarray(dim));
+    expect(logs.some((l) => l.includes("thesis-maps"))).toBe(true);
+    // Asked again: read from the side table, nothing built.
+    const again: string[] = [];
+    expect(await flattenHeadMaps(fset, rows, (l) => again.push(l))).toEqual(maps);
+    expect(again).toEqual([]);
+  }, 120_000);
 
   test("a faces line that names the wrong collection is refused by the reader", async () => {
     const copy = path.join(tmp, "tampered", "covers.csv");
