@@ -88,6 +88,8 @@ export interface Backbone {
   spec: BackboneSpec;
   /** Output shape of one image's feature map without the batch dim, e.g. [7, 7, 768] or [1024]. */
   outputShape: number[];
+  /** The loaded tfjs network (after the cut and resize): what lib/onnx/ exports. */
+  network: tf.LayersModel | tf.GraphModel;
   /**
    * Features for a batch of images [n, size, size, 3] with values in [0, 255].
    * Returns `map` (as the network outputs it) and `pooled` ([n, channels], global average over space).
@@ -108,6 +110,7 @@ export async function loadBackbone(specOrName: BackboneSpec | string = "inceptio
   return {
     spec,
     outputShape,
+    network: model,
     embed(images) {
       return tf.tidy(() => {
         const x = spec.scaling === "unit" ? images.toFloat().div(255) : images.toFloat().div(127.5).sub(1);
