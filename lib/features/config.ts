@@ -17,6 +17,8 @@ import { COLOUR_REVISION, DEFAULT_COLOUR_CONFIG, type ColourConfig } from "../vi
 import { DEFAULT_FACE_CONFIG, FACES_REVISION, type FaceConfig } from "../vision/faces";
 import { DECODE_REVISION, DEFAULT_MAX_PIXELS } from "../vision/image";
 import { EMBED_REVISION } from "../vision/embed";
+import { chooseRuntimeSync } from "../onnx/backbone";
+import { EXPORT_REVISION } from "../onnx/export";
 import { findGearModel } from "../vision/models";
 import { packageVersion } from "../util/packages";
 import type { MapDtype } from "./maps";
@@ -30,8 +32,9 @@ export interface FeatureConfig {
    */
   backbones: string[];
   /**
-   * Backbones whose full feature map is stored too. Default none; the study's Flatten head needs
-   * inception_v3's (`withInceptionMaps`, which `--thesis-head` uses).
+   * Backbones whose full feature map is stored too. Default none: the study's Flatten head needs
+   * inception_v3's only for its own ≈ 1,000 covers, and builds a side table of them when it runs
+   * (lib/train/thesisHead.ts `flattenHeadMaps`).
    */
   maps: string[];
   /**
@@ -95,7 +98,10 @@ function sha(parts: unknown[]): string {
   return createHash("sha1").update(JSON.stringify(parts)).digest("hex").slice(0, 12);
 }
 
-/** Cache key per stage (a readable prefix plus a hash of everything that changes the output). */
+/**
+ * Cache key per stage (a readable prefix plus a hash of everything that changes the output).
+ * Embedding keys name the runtime (`emb-<backbone>-<map>[-onnx]-<hash>`): see lib/onnx/.
+ */
 export function stageKeys(config: FeatureConfig): Record<Stage, string> {
   const decode = [config.maxPixels, packageVersion("sharp"), DECODE_REVISION];
   const keys: Record<Stage, string> = {
@@ -109,7 +115,14 @@ export function stageKeys(config: FeatureConfig): Record<Stage, string> {
   for (const b of config.backbones) {
     const spec = resolveBackboneSpec(b);
     const map = config.maps.includes(b) ? config.mapDtype : "nomap";
-    keys[`emb:${b}`] = `emb-${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${map}-${sha([decode, spec, packageVersion("@tensorflow/tfjs"), packageVersion("nsfwjs"), EMBED_REVISION])}`;
+    // The runtime is part of the key, so switching runtimes never mixes rows silently. tfjs keeps the
+    // key it always had (caches made before onnx stay valid); onnx adds its export's id (source model
+    // content, cut, size, scaling, EXPORT_REVISION) and the onnxruntime-node version. Deciding it may
+    // make and check the export (once per model and machine, in a child process).
+    const rt = chooseRuntimeSync(spec);
+    const runtime = rt.runtime === "onnx" ? ["onnx", rt.id, packageVersion("onnxruntime-node"), EXPORT_REVISION] : [];
+    const tag = rt.runtime === "onnx" ? "-onnx" : "";
+    keys[`emb:${b}`] = `emb-${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${map}${tag}-${sha([decode, spec, packageVersion("@tensorflow/tfjs"), packageVersion("nsfwjs"), EMBED_REVISION, ...runtime])}`;
   }
   return keys;
 }

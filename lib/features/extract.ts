@@ -7,6 +7,7 @@
 import { initTf, tf } from "../tf";
 import { describeError } from "../util/errors";
 import { colourFeatures } from "../vision/colour";
+import { resolveBackboneSpec } from "../vision/backbone";
 import { loadEmbedder, type Embedder } from "../vision/embed";
 import { loadFaceAnalyzer, type FaceAnalyzer } from "../vision/faces";
 import { decodeImage, type DecodedImage } from "../vision/image";
@@ -58,11 +59,18 @@ export class Extractor {
 
   /** Pooled dim and map shape per backbone. */
   shapes(): Record<string, { dim: number; mapShape: number[] }> {
-    return this.embedder?.shapes ?? {};
+    // Keyed as the configuration names backbones (a spec string for a plugged-in model).
+    const byName = this.embedder?.shapes ?? {};
+    return Object.fromEntries(this.config.backbones.map((b) => [b, byName[resolveBackboneSpec(b).name]]).filter(([, v]) => v));
   }
 
   numTensors(): number {
     return tf.memory().numTensors;
+  }
+
+  /** Where each backbone runs (runtime, threads, and why). */
+  runtimes(): { name: string; runtime: string; threads: number; reason: string }[] {
+    return (this.embedder?.backbones ?? []).map((b) => ({ name: b.spec.name, runtime: b.runtime, threads: b.threads, reason: b.reason }));
   }
 
   async run(items: WorkItem[]): Promise<BatchResult> {
@@ -124,10 +132,12 @@ export class Extractor {
         const wantMap = this.config.maps.includes(backbone);
         await time(stage, async () => {
           try {
-            const out = await this.embedder!.embed(idx.map((i) => images[i]!), { only: [backbone], maps: wantMap ? [backbone] : [] });
+            // The embedder names backbones by spec name ("tiny" for "tiny=/path/model.json,size=37").
+            const name = resolveBackboneSpec(backbone).name;
+            const out = await this.embedder!.embed(idx.map((i) => images[i]!), { only: [name], maps: wantMap ? [name] : [] });
             idx.forEach((i, k) => {
-              const enc = wantMap ? encodeRow(out.maps[backbone][k], this.config.mapDtype) : { bytes: new Uint8Array(0), scale: 1 };
-              results[i].emb[backbone] = { ok: true, value: { pooled: out.pooled[backbone][k], map: enc.bytes, mapScale: enc.scale } };
+              const enc = wantMap ? encodeRow(out.maps[name][k], this.config.mapDtype) : { bytes: new Uint8Array(0), scale: 1 };
+              results[i].emb[backbone] = { ok: true, value: { pooled: out.pooled[name][k], map: enc.bytes, mapScale: enc.scale } };
             });
           } catch (err) {
             for (const i of idx) results[i].emb[backbone] = { ok: false, error: `${backbone} embedding failed: ${describeError(err)}` };

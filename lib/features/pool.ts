@@ -1,7 +1,8 @@
 /**
  * A pool of extractor threads (worker_threads), each with its own wasm engine and models, so both
  * cores work: wasm runs one thread per engine in Node, so one process can only use one core.
- * `workers: 0` gives the same interface running in the calling thread.
+ * `workers: 0` gives the same interface running in the calling thread. Backbones on onnxruntime-node
+ * (lib/onnx/) use one intra-op thread inside a worker, since the workers already fill the cores.
  *
  * Workers run the TypeScript sources through tsx's CommonJS hook (as bin/covergenre.js does), so
  * the pool works the same from the CLI, jest and tslab notebooks.
@@ -12,6 +13,8 @@ import { startTsWorker } from "../util/tsWorker";
 import type { FeatureConfig } from "./config";
 import type { FeatureWorkerInput } from "./worker";
 import { Extractor, type BatchResult, type WorkItem } from "./extract";
+import { chooseRuntime } from "../onnx/backbone";
+import { resolveBackboneSpec } from "../vision/backbone";
 
 export interface ExtractorPool {
   size: number;
@@ -28,6 +31,9 @@ export interface ExtractorPool {
 
 export async function startPool(config: FeatureConfig): Promise<ExtractorPool> {
   if (config.workers <= 0) return inThreadPool(config);
+  // Make and check any missing ONNX export here, once, before the workers load it (they would
+  // otherwise all export the same model at once). Usually done already by the cache keys.
+  for (const b of config.backbones) await chooseRuntime(resolveBackboneSpec(b));
   const slots = await Promise.all([...Array(config.workers)].map(() => startWorker(config)));
   return {
     size: slots.length,
