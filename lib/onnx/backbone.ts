@@ -238,6 +238,27 @@ export function chooseRuntimeSync(spec: BackboneSpec, env: NodeJS.ProcessEnv = p
   return choiceFromRecord(spec, id, record, eff.reason, failure);
 }
 
+/**
+ * Where `spec` would run, without making an export (for `covergenre doctor`): like
+ * {@link chooseRuntimeSync}, but a missing export is reported as pending and gives no warning.
+ */
+export function peekRuntime(spec: BackboneSpec, env: NodeJS.ProcessEnv = process.env): RuntimeChoice & { pending?: boolean } {
+  const eff = effectiveRuntime(env);
+  if (eff.runtime === "tfjs") return { runtime: "tfjs", reason: eff.reason };
+  const no = notExportable(spec);
+  if (no) return { runtime: "tfjs", reason: no };
+  let id: string;
+  try {
+    id = exportId(spec);
+  } catch (err) {
+    return { runtime: "tfjs", reason: `cannot read the model: ${describeError(err)}` };
+  }
+  const record = readRecord(id, env);
+  if (!record) return { runtime: "onnx", reason: `${eff.reason}; not exported yet (made and checked at first use)`, id, pending: true };
+  if (!record.ok) return { runtime: "tfjs", reason: record.error ?? "the export was rejected", id, record };
+  return { runtime: "onnx", reason: eff.reason, id, record };
+}
+
 /** A backbone running on onnxruntime-node: same inputs and outputs as the tfjs one, as plain arrays. */
 export interface OnnxBackbone {
   spec: BackboneSpec;

@@ -9,12 +9,29 @@ import { PROJECT_ROOT, resolveCollections, resolveDataRoot, sharedModelsDir } fr
 import { packageVersion } from "../../util/packages";
 import { findGearModel, humanModelsDir } from "../../vision/models";
 import { BACKBONES } from "../../vision/backbone";
+import { peekRuntime } from "../../onnx/backbone";
+import { defaultThreads, effectiveRuntime, ortStatus } from "../../onnx/runtime";
+import { exportPaths, onnxCacheDir } from "../../onnx/store";
+import { defaultFeatureConfig } from "../../features/config";
 import { jupyterStatus } from "../../notebooks";
 
 export interface DoctorReport {
   ok: boolean;
   backend: string;
   simd: boolean | null;
+  /**
+   * Where the image backbones run (`COVERGENRE_RUNTIME`): onnx (onnxruntime-node) or tfjs, why, and
+   * per backbone with how many threads; face models always run on tfjs (Human's graph models).
+   */
+  runtime: {
+    default: string;
+    reason: string;
+    onnxruntime: { available: boolean; version: string | null; error: string | null };
+    exportsDir: string;
+    featureWorkers: number;
+    backbones: Record<string, { runtime: string; reason: string; threadsPerWorker: number; threadsInMainThread: number; export: string | null; maxDiff: number | null }>;
+    faces: string;
+  };
   matmulFix: boolean;
   node: string;
   versions: Record<string, string | null>;
@@ -40,9 +57,24 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, dataFlag?: st
   const gear = findGearModel(env);
   if (!gear) problems.push("GEAR race model missing: run `npx covergenre setup` (downloads it once via npm)");
   const backbones: Record<string, string | null> = {};
+  const ort = ortStatus();
+  const eff = effectiveRuntime(env);
+  if (eff.runtime === "tfjs" && env.COVERGENRE_RUNTIME?.trim().toLowerCase() === "onnx") problems.push(`COVERGENRE_RUNTIME=onnx, but ${eff.reason}`);
+  const runtimeBackbones: DoctorReport["runtime"]["backbones"] = {};
   for (const [name, make] of Object.entries(BACKBONES)) {
     const spec = make();
     backbones[name] = spec ? spec.source : null;
+    if (!spec) continue;
+    const choice = peekRuntime(spec, env);
+    const onnx = choice.runtime === "onnx";
+    runtimeBackbones[name] = {
+      runtime: onnx ? "onnx" : `tfjs (${status.backend})`,
+      reason: choice.reason,
+      threadsPerWorker: onnx ? defaultThreads(env, false) : 1,
+      threadsInMainThread: onnx ? defaultThreads(env, true) : 1,
+      export: choice.id && choice.record?.ok ? exportPaths(choice.id, env).onnx : null,
+      maxDiff: choice.record?.maxDiffPooled ?? null,
+    };
   }
 
   const root = resolveDataRoot({ data: dataFlag, env });
@@ -75,6 +107,8 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, dataFlag?: st
   for (const name of [
     "@tensorflow/tfjs",
     "@tensorflow/tfjs-backend-wasm",
+    "onnxruntime-node",
+    "onnx-proto",
     "@vladmandic/human",
     "sharp",
     "danfojs-node",
@@ -90,6 +124,15 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, dataFlag?: st
     ok: problems.length === 0,
     backend: status.backend,
     simd: status.simd,
+    runtime: {
+      default: eff.runtime,
+      reason: eff.reason,
+      onnxruntime: ort,
+      exportsDir: onnxCacheDir(env),
+      featureWorkers: defaultFeatureConfig().workers,
+      backbones: runtimeBackbones,
+      faces: `tfjs (${status.backend}): Human's graph models are not exported`,
+    },
     matmulFix: status.matmulFix,
     node: process.version,
     versions,
@@ -130,6 +173,14 @@ export const doctorCommand: Command = {
     ctx.print(`face models    ${report.models.human.found.join(", ")} (${report.models.human.dir})`);
     ctx.print(`race (GEAR)    ${report.models.gear ?? "missing — run: npx covergenre setup"}`);
     for (const [name, src] of Object.entries(report.models.backbones)) ctx.print(`backbone       ${name}: ${src ?? "not found"}`);
+    const rt = report.runtime;
+    ctx.print(`runtime        ${rt.default} (${rt.reason}); onnxruntime-node ${rt.onnxruntime.version ?? "missing"}${rt.onnxruntime.available ? "" : ` does not load: ${rt.onnxruntime.error}`}; exports in ${rt.exportsDir}`);
+    for (const [name, b] of Object.entries(rt.backbones)) {
+      const threads = b.runtime === "onnx" ? `${b.threadsPerWorker} thread per feature worker (${rt.featureWorkers} workers), ${b.threadsInMainThread} in the main thread` : "1 thread (wasm is single-threaded in Node)";
+      const diff = b.maxDiff != null ? `, max |diff| vs tfjs ${b.maxDiff.toExponential(1)}` : "";
+      ctx.print(`runs on        ${name}: ${b.runtime}, ${threads}${diff}${b.runtime === "onnx" && !b.export ? " — " + b.reason : b.runtime !== "onnx" ? " — " + b.reason : ""}`);
+    }
+    ctx.print(`runs on        faces: ${rt.faces}`);
     ctx.print(`data root      ${report.data.root} (${report.data.rootSource})`);
     if (!report.data.collections.length) ctx.print(`covers         ${report.data.coversError}`);
     for (const c of report.data.collections) ctx.print(`collection     ${c.name}: ${c.dir} (${c.layout})`);
