@@ -2,11 +2,18 @@
  * `npm run bench:backend` — what the backend set-up buys, measured side by side in one process:
  * 1. a Dense-layer training step (forward + backward + Adam) on wasm with and without the
  *    BatchMatMul transpose fix, and the ratio;
- * 2. InceptionV3 `mixed7` embedding time per image at 150x150 (the study's size) and 299x299.
+ * 2. InceptionV3 `mixed7` embedding time per image at 150x150 (the study's size) and 299x299;
+ * 3. each image backbone (MobileNet v1 when ../shared/models has it, InceptionV3 mixed7 at 150) on
+ *    tfjs-wasm vs onnxruntime-node with 1 and 2 intra-op threads (the export made and checked
+ *    first, lib/onnx/), ms/image at the feature workers' batch of 8, and the ratios.
  * Also the same training step on the pure-JS cpu backend when COVERGENRE_BENCH_CPU=1 (slow).
  */
 import { applyWasmMatMulFix, initTf, removeWasmMatMulFix, tf } from "../lib/tf";
-import { loadBackbone, type BackboneSpec } from "../lib/vision/backbone";
+import * as os from "node:os";
+import { loadBackbone, resolveBackboneSpec, BACKBONES, type BackboneSpec } from "../lib/vision/backbone";
+import { prepareExport, checkImages } from "../lib/onnx/backbone";
+import { createSession } from "../lib/onnx/runtime";
+import { exportPaths } from "../lib/onnx/store";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -56,6 +63,55 @@ async function embedMs(size: number, images: number): Promise<number> {
   return median(times);
 }
 
+/** ms/image of one backbone: tfjs (this process's backend) and onnxruntime-node at each thread count. */
+async function runtimeMs(name: string, threads: number[], batch: number, rounds: number): Promise<{ tfjs: number; onnx: Record<number, number>; maxDiff: number }> {
+  const spec = resolveBackboneSpec(name);
+  const { id, record } = await prepareExport(spec);
+  if (!record.ok) throw new Error(`${name}: no usable ONNX export: ${record.error}`);
+  const size = spec.inputSize;
+  // Batch of real-looking check images (gradient, noise, blocks), repeated to the batch size.
+  const { pixels: three } = checkImages(size);
+  const per = size * size * 3;
+  const ints = new Int32Array(batch * per);
+  for (let i = 0; i < batch; i++) ints.set(three.subarray((i % 3) * per, (i % 3 + 1) * per), i * per);
+  const floats = Float32Array.from(ints);
+
+  const bb = await loadBackbone(spec);
+  const x = tf.tensor4d(ints, [batch, size, size, 3], "int32");
+  const tfjsOnce = async () => {
+    const { map, pooled } = bb.embed(x);
+    const d = await pooled.data();
+    tf.dispose([map, pooled]);
+    return d as Float32Array;
+  };
+  const ref = await tfjsOnce();
+  const tfjsTimes: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await tfjsOnce();
+    tfjsTimes.push((performance.now() - t0) / batch);
+  }
+  x.dispose();
+  bb.dispose();
+
+  const onnx: Record<number, number> = {};
+  let maxDiff = 0;
+  for (const t of threads) {
+    const session = await createSession(exportPaths(id).onnx, t);
+    const out = await session.run(floats, [batch, size, size, 3], ["pooled"]); // warm-up
+    for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref[i] - out.pooled[i]));
+    const times: number[] = [];
+    for (let r = 0; r < rounds * 3; r++) {
+      const t0 = performance.now();
+      await session.run(floats, [batch, size, size, 3], ["pooled"]);
+      times.push((performance.now() - t0) / batch);
+    }
+    await session.release();
+    onnx[t] = median(times);
+  }
+  return { tfjs: median(tfjsTimes), onnx, maxDiff };
+}
+
 async function main(): Promise<void> {
   const status = await initTf("wasm");
   console.log(`backend ${status.backend}, SIMD ${status.simd}, tfjs ${status.tfjsVersion}, node ${process.version}`);
@@ -91,7 +147,22 @@ async function main(): Promise<void> {
   console.log(`   150x150 (the study's size): ${at150.toFixed(0)} ms/image`);
   console.log(`   299x299 (Inception's native): ${at299.toFixed(0)} ms/image (${(at299 / at150).toFixed(1)}x the 150 cost)`);
 
+  console.log(`\n3) image backbones: tfjs-${status.backend} vs onnxruntime-node (1 and 2 intra-op threads), batch 8, median ms/image`);
+  console.log(`   load average now ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} CPUs (other jobs share these cores)`);
+  console.log("   backbone                 | tfjs-wasm | onnx 1 thr | onnx 2 thr | speed-up 1 thr | 2 thr | max |diff|");
+  const names = [...(BACKBONES.mobilenet_v1() ? ["mobilenet_v1"] : []), "inception_v3"];
+  const summary: string[] = [];
+  for (const name of names) {
+    const r = await runtimeMs(name, [1, 2], 8, 4);
+    const label = name === "inception_v3" ? "inception_v3 mixed7 @150" : `${name} @224`;
+    console.log(
+      `   ${label.padEnd(25)}| ${r.tfjs.toFixed(1).padStart(9)} | ${r.onnx[1].toFixed(1).padStart(10)} | ${r.onnx[2].toFixed(1).padStart(10)} | ${(r.tfjs / r.onnx[1]).toFixed(1).padStart(13)}x | ${(r.tfjs / r.onnx[2]).toFixed(1).padStart(4)}x | ${r.maxDiff.toExponential(1)}`,
+    );
+    summary.push(`${name} ${r.tfjs.toFixed(0)} → ${r.onnx[1].toFixed(1)} / ${r.onnx[2].toFixed(1)} ms (${(r.tfjs / r.onnx[1]).toFixed(1)}x / ${(r.tfjs / r.onnx[2]).toFixed(1)}x)`);
+  }
+
   console.log(`\nsummary: matmul fix speed-up ${ratios.map((r) => r.toFixed(1) + "x").join(", ")} (goal >= 5x); mixed7 ${at150.toFixed(0)} ms @150, ${at299.toFixed(0)} ms @299`);
+  console.log(`summary: tfjs-wasm → onnxruntime-node 1 / 2 threads: ${summary.join("; ")}`);
 }
 
 main().catch((err) => {
