@@ -13,7 +13,7 @@ import { UserError } from "../../util/errors";
 import { faceBoxesFromTable } from "../../pipeline";
 
 /** The figures `--png` exports by default (the ones the README shows, and more). */
-const PNG_FIGURES = "forest,faces-microf1,all-microf1,genre-recall,data-size";
+const PNG_FIGURES = "forest,faces-microf1,all-microf1,genre-recall,data-size,collections,transfer,extra-data";
 
 export const reportCommand: Command = {
   name: "report",
