@@ -3,13 +3,17 @@
  * baseline measured in the same run.
  *
  * - study row: faces + colour + histograms + InceptionV3 (pooled + f16 mixed7 map), worker threads;
- * - default row: the same plus every default backbone (MobileNet v1 when ../shared/models has it);
+ * - default row: faces + colour + histograms + the default backbones (MobileNet v1 when
+ *   ../shared/models has it);
+ * - both rows on each image-backbone runtime side by side (tfjs-wasm, onnxruntime-node: lib/onnx/;
+ *   faces stay on tfjs-wasm either way), and the onnx / tfjs ratio;
  * - cached re-run of the default row (nothing changed: the ≥ 10x goal);
  * - naive baseline: one thread, Human with its default configuration (face, body, hand, gesture
  *   models as shipped; maxDetected 1), colour and InceptionV3 one cover at a time.
  *
  * Env: BENCH_N (covers, default 300), BENCH_BASELINE_N (default 60: the baseline is slow, its rate
- * is measured on fewer covers), BENCH_WORKERS (default 2). Uses ../shared/data/discogs-covers.
+ * is measured on fewer covers), BENCH_WORKERS (default 2), BENCH_RUNTIMES (default "tfjs,onnx").
+ * Uses ../shared/data/discogs-covers.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -29,6 +33,7 @@ import { pathToFileURL } from "node:url";
 const N = Number(process.env.BENCH_N ?? 300);
 const BASELINE_N = Number(process.env.BENCH_BASELINE_N ?? 60);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "tfjs,onnx").split(",").map((r) => r.trim()).filter(Boolean);
 
 function fmt(x: number, d = 2): string {
   return x.toFixed(d);
@@ -65,9 +70,25 @@ async function main(): Promise<void> {
     return s;
   };
 
-  const study = await run("study row (faces+colour+hist+IV3)", { backbones: ["inception_v3"], maps: ["inception_v3"] }, "study");
-  const full = await run(`default row (${defaultFeatureConfig().backbones.join("+")})`, {}, "full");
-  const cached = await run("default row, cached re-run", {}, "full");
+  // The runtime switch is read from the environment by the cache keys and by every worker.
+  const savedRuntime = process.env.COVERGENRE_RUNTIME;
+  const rates: Record<string, Record<string, number>> = { study: {}, full: {} };
+  let study!: BuildSummary;
+  let full!: BuildSummary;
+  let cached!: BuildSummary;
+  for (const rt of RUNTIMES) {
+    process.env.COVERGENRE_RUNTIME = rt;
+    study = await run(`study row (faces+colour+hist+IV3), ${rt}`, { backbones: ["inception_v3"], maps: ["inception_v3"] }, `study-${rt}`);
+    rates.study[rt] = study.computed / (study.computeMs / 1000);
+  }
+  for (const rt of RUNTIMES) {
+    process.env.COVERGENRE_RUNTIME = rt;
+    full = await run(`default row (${defaultFeatureConfig().backbones.join("+")}), ${rt}`, {}, `full-${rt}`);
+    rates.full[rt] = full.computed / (full.computeMs / 1000);
+  }
+  cached = await run(`default row, cached re-run, ${RUNTIMES[RUNTIMES.length - 1]}`, {}, `full-${RUNTIMES[RUNTIMES.length - 1]}`);
+  if (savedRuntime === undefined) delete process.env.COVERGENRE_RUNTIME;
+  else process.env.COVERGENRE_RUNTIME = savedRuntime;
 
   // Naive baseline: what a first port would do.
   const Human = require(path.join(packageDir("@vladmandic/human"), "dist", "human.node-wasm.js")).Human as new (c: object) => {
@@ -81,7 +102,7 @@ async function main(): Promise<void> {
     wasmPlatformFetch: false,
   });
   await human.load();
-  const embedder = await loadEmbedder(["inception_v3"]);
+  const embedder = await loadEmbedder(["inception_v3"], { runtime: "tfjs" });
   const base = picked.slice(0, BASELINE_N);
   const t0 = performance.now();
   let faces = 0;
@@ -96,11 +117,18 @@ async function main(): Promise<void> {
   }
   const baseRate = base.length / ((performance.now() - t0) / 1000);
   console.log(`${"naive baseline (1 thread, Human defaults)".padEnd(34)} ${fmt(baseRate)} covers/s on ${base.length} covers (${faces} faces; maxDetected 1)`);
-  const studyRate = study.computed / (study.computeMs / 1000);
-  const fullRate = full.computed / (full.computeMs / 1000);
+  const last = RUNTIMES[RUNTIMES.length - 1];
+  const studyRate = rates.study[last];
+  const fullRate = rates.full[last];
   console.log("");
-  console.log(`study row vs naive baseline: ${fmt(studyRate / baseRate, 1)}x (goal: ≥ 8 covers/s; measured ${fmt(studyRate)})`);
-  console.log(`default row vs naive baseline: ${fmt(fullRate / baseRate, 1)}x (${fmt(fullRate)} covers/s)`);
+  console.log(`study row (${last}) vs naive baseline: ${fmt(studyRate / baseRate, 1)}x (goal: ≥ 8 covers/s; measured ${fmt(studyRate)})`);
+  console.log(`default row (${last}) vs naive baseline: ${fmt(fullRate / baseRate, 1)}x (${fmt(fullRate)} covers/s; issue 14 goal ≥ 15, must ≥ 10)`);
+  if (rates.full.tfjs && rates.full.onnx) {
+    console.log(
+      `onnx vs tfjs image backbones: study row ${fmt(rates.study.tfjs)} → ${fmt(rates.study.onnx)} covers/s (${fmt(rates.study.onnx / rates.study.tfjs, 2)}x), ` +
+        `default row ${fmt(rates.full.tfjs)} → ${fmt(rates.full.onnx)} covers/s (${fmt(rates.full.onnx / rates.full.tfjs, 2)}x)`,
+    );
+  }
   console.log(`cached re-run vs first run: ${fmt(full.wallMs / cached.wallMs, 1)}x faster (${fmt(cached.wallMs / 1000, 1)} s vs ${fmt(full.wallMs / 1000, 1)} s; goal ≥ 10x)`);
   console.log(`load average at end: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   embedder.dispose();
