@@ -126,7 +126,7 @@ export async function prepareExport(
     if (!(bb.network instanceof tf.LayersModel)) return finish({ ok: false, error: "graph models are not exported (only tfjs layers models are)" });
     let exported;
     try {
-      exported = exportLayersModel(bb.network, { scaling: spec.scaling, name: spec.name, metadata: { source: spec.source, id } });
+      exported = exportLayersModel(bb.network, { scaling: spec.scaling, name: spec.name, meanStd: spec.meanStd, metadata: { source: spec.source, id } });
     } catch (err) {
       return finish({ ok: false, error: describeError(err) });
     }

@@ -49,6 +49,11 @@ export interface ExportOptions {
   scaling: "unit" | "symmetric" | "none";
   /** Graph name (e.g. the backbone's name). */
   name?: string;
+  /**
+   * Instead of the model's output: the spatial mean and standard deviation of each channel of these
+   * layers' outputs, concatenated per layer ([mean, std]) — lib/vision/backbone.ts `meanStd`.
+   */
+  meanStd?: string[];
   /** Free-form metadata stored in the model (source hash, revisions). */
   metadata?: Record<string, string>;
 }
@@ -152,7 +157,7 @@ function pair(v: unknown, fallback: number): [number, number] {
 }
 
 /** Walk the model from its outputs to its inputs: layers in an order where inputs come first. */
-function topologicalTensors(model: tf.LayersModel): SymTensor[] {
+function topologicalTensors(outputs: SymTensor[]): SymTensor[] {
   const order: SymTensor[] = [];
   const seen = new Set<number>();
   const visit = (t: SymTensor): void => {
@@ -162,13 +167,13 @@ function topologicalTensors(model: tf.LayersModel): SymTensor[] {
     for (const parent of node?.inputTensors ?? []) if (parent.id !== t.id) visit(parent);
     order.push(t);
   };
-  for (const out of model.outputs as unknown as SymTensor[]) visit(out);
+  for (const out of outputs) visit(out);
   return order;
 }
 
 /** Export a tfjs LayersModel with one image input (NHWC) and one output to ONNX. */
 export function exportLayersModel(model: tf.LayersModel, opts: ExportOptions): ExportResult {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+  if (model.inputs.length !== 1 || (model.outputs.length !== 1 && !opts.meanStd?.length)) {
     throw new Error(`cannot export a model with ${model.inputs.length} inputs and ${model.outputs.length} outputs to ONNX: one of each is supported`);
   }
   const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1);
@@ -179,13 +184,25 @@ export function exportLayersModel(model: tf.LayersModel, opts: ExportOptions): E
   const values = new Map<number, Value>();
   /** How many layers consume each symbolic tensor (a BN can only be folded into a conv it alone reads). */
   const consumers = new Map<number, number>();
-  const tensors = topologicalTensors(model);
+  // What the graph computes: the model's output, or (meanStd) the outputs of the named layers.
+  const outputs: SymTensor[] = opts.meanStd?.length
+    ? opts.meanStd.map((n) => {
+        let layer;
+        try {
+          layer = model.getLayer(n);
+        } catch {
+          throw new Error(`cannot export to ONNX: layer "${n}" is not in the model`);
+        }
+        return layer.output as unknown as SymTensor;
+      })
+    : [model.outputs[0] as unknown as SymTensor];
+  const tensors = topologicalTensors(outputs);
   for (const t of tensors) {
     const node = t.sourceLayer.inboundNodes[t.nodeIndex];
     for (const p of node?.inputTensors ?? []) if (p.id !== t.id) consumers.set(p.id, (consumers.get(p.id) ?? 0) + 1);
   }
-  const outputId = (model.outputs[0] as unknown as SymTensor).id;
-  consumers.set(outputId, (consumers.get(outputId) ?? 0) + 1);
+  for (const o of outputs) consumers.set(o.id, (consumers.get(o.id) ?? 0) + 1);
+  const outputId = outputs[0].id;
 
   // Convolutions whose output may still take a folded BatchNormalization: ONNX node index → weights.
   const foldable = new Map<string, { nodeIndex: number; weightName: string; biasName: string; w: Float32Array; b: Float64Array; cout: number; perOut: number }>();
@@ -398,17 +415,35 @@ export function exportLayersModel(model: tf.LayersModel, opts: ExportOptions): E
   }
 
   const out = values.get(outputId)!;
-  const mapShape = out.shape;
+  let mapShape = out.shape;
   let mapName: string;
   let pooledName: string;
-  if (out.nchw) {
+  if (opts.meanStd?.length) {
+    // Per layer: the spatial mean and the (population) standard deviation of each channel, as
+    // tf.moments computes them: mean((x − mean)²), then the square root.
+    const parts: string[] = [];
+    let dim = 0;
+    for (const [i, o] of outputs.entries()) {
+      const v = values.get(o.id)!;
+      if (!v.nchw) throw new Error(`cannot pool mean and std of layer "${opts.meanStd[i]}": its output is not an image map`);
+      const mean = g.node("ReduceMean", [v.name], `${opts.meanStd[i]}_mean4`, { axes: [2, 3], keepdims: 1 });
+      const d = g.node("Sub", [v.name, mean], `${opts.meanStd[i]}_centered`);
+      const sq = g.node("Mul", [d, d], `${opts.meanStd[i]}_sq`);
+      const variance = g.node("ReduceMean", [sq], `${opts.meanStd[i]}_var`, { axes: [2, 3], keepdims: 0 });
+      parts.push(g.node("Flatten", [mean], `${opts.meanStd[i]}_mean`, { axis: 1 }), g.node("Sqrt", [variance], `${opts.meanStd[i]}_std`));
+      dim += 2 * v.shape[v.shape.length - 1];
+    }
+    pooledName = g.node("Concat", parts, "pooled", { axis: 1 }, "pooled");
+    mapName = g.node("Identity", [pooledName], "map", {}, "map");
+    mapShape = [dim];
+  } else if (out.nchw) {
     mapName = g.node("Transpose", [out.name], "map", { perm: [0, 2, 3, 1] }, "map");
     pooledName = g.node("ReduceMean", [out.name], "pooled", { axes: [2, 3], keepdims: 0 }, "pooled");
   } else {
     mapName = g.node("Identity", [out.name], "map", {}, "map");
     pooledName = out.shape.length === 1 ? g.node("Identity", [out.name], "pooled", {}, "pooled") : g.node("Flatten", [out.name], "pooled", { axis: 1 }, "pooled");
   }
-  const pooledDim = out.nchw ? mapShape[mapShape.length - 1] : mapShape.reduce((a, b) => a * b, 1);
+  const pooledDim = out.nchw && !opts.meanStd?.length ? mapShape[mapShape.length - 1] : mapShape.reduce((a, b) => a * b, 1);
   const dims = (shape: (number | string)[]): onnx.ITensorShapeProto => ({
     dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })),
   });

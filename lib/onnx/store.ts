@@ -93,7 +93,7 @@ export function sourceDigest(spec: BackboneSpec): string {
 /** The export's id: readable backbone name + hash of content, cut, size, scaling and exporter revision. */
 export function exportId(spec: BackboneSpec): string {
   const h = createHash("sha256")
-    .update(JSON.stringify([sourceDigest(spec), spec.cutLayer ?? null, spec.inputSize, spec.scaling, EXPORT_REVISION]))
+    .update(JSON.stringify([sourceDigest(spec), spec.cutLayer ?? null, spec.inputSize, spec.scaling, EXPORT_REVISION, ...(spec.meanStd ? [spec.meanStd] : [])]))
     .digest("hex")
     .slice(0, 16);
   return `${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${h}`;

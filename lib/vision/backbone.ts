@@ -31,6 +31,12 @@ export interface BackboneSpec {
   scaling: PixelScaling;
   /** Graph models: which kind to load. Default: guessed from model.json's `format`. */
   format?: "layers" | "graph";
+  /**
+   * Layers models: instead of the network's output, the spatial mean and standard deviation of
+   * each channel of these layers' outputs, concatenated per layer ([mean, std]); `map` is the same
+   * vector. E.g. MobileNet's conv_pw_6 / conv_pw_11 / conv_dw_13 → 4,096-d (`mobilenet_v1_ms`).
+   */
+  meanStd?: string[];
 }
 
 /** Built-in backbones, by name. */
@@ -52,9 +58,21 @@ export const BACKBONES: Record<string, () => BackboneSpec | null> = {
   },
 };
 
+/** Built-in variants of those backbones (other outputs of the same weights), by name; opt-in. */
+export const BACKBONE_VARIANTS: Record<string, () => BackboneSpec | null> = {
+  /**
+   * MobileNet v1, richer features (issue 14): mean + standard deviation over space of conv_pw_6,
+   * conv_pw_11 and conv_dw_13 (after their ReLU6), 2 x (512 + 512 + 1024) = 4,096-d.
+   */
+  mobilenet_v1_ms: () => {
+    const base = BACKBONES.mobilenet_v1();
+    return base && { ...base, name: "mobilenet_v1_ms", meanStd: ["conv_pw_6_relu", "conv_pw_11_relu", "conv_dw_13_relu"] };
+  },
+};
+
 /** Resolve a name from {@link BACKBONES} or a `name=path[,size=..][,cut=..][,scaling=..]` spec. */
 export function resolveBackboneSpec(nameOrSpec: string): BackboneSpec {
-  const builtin = BACKBONES[nameOrSpec];
+  const builtin = BACKBONES[nameOrSpec] ?? BACKBONE_VARIANTS[nameOrSpec];
   if (builtin) {
     const spec = builtin();
     if (!spec) {
@@ -68,7 +86,7 @@ export function resolveBackboneSpec(nameOrSpec: string): BackboneSpec {
   const eq = head.indexOf("=");
   if (eq <= 0) {
     throw new UserError(
-      `unknown backbone "${nameOrSpec}": use one of ${Object.keys(BACKBONES).join(", ")}, or name=<model.json path or URL>[,size=224][,cut=<layer>][,scaling=unit|symmetric]`,
+      `unknown backbone "${nameOrSpec}": use one of ${[...Object.keys(BACKBONES), ...Object.keys(BACKBONE_VARIANTS)].join(", ")}, or name=<model.json path or URL>[,size=224][,cut=<layer>][,scaling=unit|symmetric][,meanstd=<layer>+<layer>…]`,
     );
   }
   const spec: BackboneSpec = { name: head.slice(0, eq), source: head.slice(eq + 1), inputSize: 224, scaling: "symmetric" };
@@ -78,6 +96,7 @@ export function resolveBackboneSpec(nameOrSpec: string): BackboneSpec {
     else if (k === "cut") spec.cutLayer = v;
     else if (k === "scaling" && (v === "unit" || v === "symmetric")) spec.scaling = v;
     else if (k === "format" && (v === "layers" || v === "graph")) spec.format = v;
+    else if (k === "meanstd" && v) spec.meanStd = v.split("+");
     else throw new UserError(`backbone spec "${nameOrSpec}": unknown parameter "${p}"`);
   }
   if (!Number.isInteger(spec.inputSize) || spec.inputSize < 32) throw new UserError(`backbone spec "${nameOrSpec}": size must be an integer ≥ 32`);
@@ -104,7 +123,8 @@ export async function loadBackbone(specOrName: BackboneSpec | string = "inceptio
   await initTf();
   const spec = typeof specOrName === "string" ? resolveBackboneSpec(specOrName) : specOrName;
   const model = await loadNetwork(spec);
-  const probe = tf.tidy(() => run(model, tf.zeros([1, spec.inputSize, spec.inputSize, 3])));
+  const pool = spec.meanStd?.length ? meanStdPool(model, spec) : null;
+  const probe = tf.tidy(() => (pool ? pool(tf.zeros([1, spec.inputSize, spec.inputSize, 3])) : run(model, tf.zeros([1, spec.inputSize, spec.inputSize, 3]))));
   const outputShape = probe.shape.slice(1);
   probe.dispose();
   return {
@@ -114,6 +134,10 @@ export async function loadBackbone(specOrName: BackboneSpec | string = "inceptio
     embed(images) {
       return tf.tidy(() => {
         const x = spec.scaling === "unit" ? images.toFloat().div(255) : images.toFloat().div(127.5).sub(1);
+        if (pool) {
+          const pooled = pool(x as tf.Tensor4D);
+          return { map: pooled.clone(), pooled };
+        }
         const map = run(model, x as tf.Tensor4D);
         const pooled = (map.rank === 4 ? map.mean([1, 2]) : map.reshape([map.shape[0], -1])) as tf.Tensor2D;
         return { map, pooled };
@@ -126,6 +150,27 @@ export async function loadBackbone(specOrName: BackboneSpec | string = "inceptio
 }
 
 type Network = tf.LayersModel | tf.GraphModel;
+
+/** `spec.meanStd`: per named layer, the spatial mean and standard deviation of each channel, concatenated. */
+function meanStdPool(model: Network, spec: BackboneSpec): (x: tf.Tensor4D) => tf.Tensor2D {
+  if (!(model instanceof tf.LayersModel)) throw new UserError(`backbone ${spec.name}: meanstd needs a layers model`);
+  const outputs = spec.meanStd!.map((n) => {
+    try {
+      return model.getLayer(n).output as tf.SymbolicTensor;
+    } catch {
+      throw new UserError(`backbone ${spec.name}: layer "${n}" is not in the model`);
+    }
+  });
+  const sub = tf.model({ inputs: model.inputs, outputs });
+  return (x) => {
+    const outs = sub.predict(x);
+    const parts = (Array.isArray(outs) ? outs : [outs]).flatMap((o) => {
+      const { mean, variance } = tf.moments(o, [1, 2]);
+      return [mean, tf.sqrt(variance)];
+    });
+    return tf.concat(parts, 1) as tf.Tensor2D;
+  };
+}
 
 function run(model: Network, x: tf.Tensor4D): tf.Tensor {
   const out = model.predict(x);

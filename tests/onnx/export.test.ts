@@ -148,6 +148,29 @@ describe("exporter", () => {
     }
   });
 
+  test("mean + standard deviation pools of inner layers (meanstd=…): exported, and within 1e-4 of tfjs", async () => {
+    const spec = resolveBackboneSpec(`tinyms=${await saveModel(tinyModel({ seed: 41 }), "tinyms")},size=37,meanstd=conv1_relu+conv_dw_relu`);
+    expect(spec.meanStd).toEqual(["conv1_relu", "conv_dw_relu"]);
+    const { record } = await prepareExport(spec, { env });
+    expect(record).toMatchObject({ ok: true, mapShape: [2 * (8 + 8)] });
+    expect(record.maxDiffPooled!).toBeLessThanOrEqual(1e-4);
+    const imgs = await images(3);
+    const onnx = await loadEmbedder([spec], { runtime: "onnx" });
+    const tfjs = await loadEmbedder([spec], { runtime: "tfjs" });
+    try {
+      const a = await onnx.embed(imgs);
+      const b = await tfjs.embed(imgs);
+      expect(a.pooled.tinyms[0]).toHaveLength(32);
+      expect(maxDiff(a.pooled.tinyms, b.pooled.tinyms)).toBeLessThanOrEqual(1e-4);
+      // std half is non-negative and not all zero
+      expect(Math.min(...Array.from(a.pooled.tinyms[0].slice(8, 16)))).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...Array.from(a.pooled.tinyms[0].slice(8, 16)))).toBeGreaterThan(0);
+    } finally {
+      onnx.dispose();
+      tfjs.dispose();
+    }
+  });
+
   test("a spatial output: the map comes back NHWC as tfjs returns it, pooled is its spatial mean", async () => {
     const input = tf.input({ shape: [16, 12, 3] });
     let x = tf.layers.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: "same", activation: "relu6" }).apply(input) as tf.SymbolicTensor;
@@ -302,7 +325,7 @@ describe("no leaks", () => {
 
 const mobilenet = BACKBONES.mobilenet_v1();
 (mobilenet ? describe : describe.skip)("the real backbones (../shared/models MobileNet v1; nsfwjs InceptionV3 mixed7)", () => {
-  test.each(["mobilenet_v1", "inception_v3"])("%s: the export matches tfjs within 1e-4 on generated covers", async (name) => {
+  test.each(["mobilenet_v1", "inception_v3", "mobilenet_v1_ms"])("%s: the export matches tfjs within 1e-4 on generated covers", async (name) => {
     const imgs = await images(6);
     const onnx = await loadEmbedder([name], { runtime: "onnx" });
     const tfjs = await loadEmbedder([name], { runtime: "tfjs" });
