@@ -15,10 +15,9 @@
  *   and `pooled`, its global average over space ([n, channels]; the output itself when it is
  *   already flat), i.e. exactly what `Backbone.embed()` returns.
  *
- * Supported layers: InputLayer, Conv2D, DepthwiseConv2D, SeparableConv2D is NOT (it says so),
- * BatchNormalization, Activation / ReLU (relu, relu6, linear, sigmoid, tanh), ZeroPadding2D,
- * MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Concatenate, Add,
- * Dense, Flatten, Dropout. Anything else throws {@link UnsupportedLayerError} naming the layer, and
+ * Supported layers: InputLayer, Conv2D, DepthwiseConv2D, BatchNormalization, Activation and ReLU
+ * (relu, relu6, linear, sigmoid, tanh), ZeroPadding2D, MaxPooling2D, AveragePooling2D,
+ * GlobalAveragePooling2D, GlobalMaxPooling2D, Concatenate, Add, Dense, Flatten, Dropout. Anything else throws {@link UnsupportedLayerError} naming the layer, and
  * the caller (lib/onnx/backbone.ts) falls back to tfjs.
  */
 import { onnx } from "onnx-proto";
