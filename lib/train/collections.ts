@@ -289,7 +289,7 @@ export async function runExtraData(fset: FeatureSet, all: LabelledDataset, folds
     const plusM = aggregate(await cv(ds, plusFolds, run, `${target}: own training folds + ${extra.join(", ")}`), own, ratio);
     const delta = deltas(plusM, ownM, ratio);
     const meanTrain = (fs: Fold[]) => Math.round(fs.reduce((a, f) => a + f.train.length, 0) / fs.length);
-    const verdict = excludesZero(delta.microF1) ? (delta.microF1.delta > 0 ? "the extra covers help" : "the extra covers hurt") : "no detectable effect on micro-F1";
+    const verdict = (d: PairedDelta, metric: string) => (excludesZero(d) ? `${d.delta > 0 ? "they help" : "they hurt"} ${metric}` : `no detectable effect on ${metric}`);
     results.push({
       target,
       extra,
@@ -302,7 +302,7 @@ export async function runExtraData(fset: FeatureSet, all: LabelledDataset, folds
       delta,
       words:
         `On ${target}'s test folds, adding ${extra.join(", ")} (${extraRows.length} covers) to its ${meanTrain(ownFolds)} training covers changes micro-F1 by ${ciText(delta.microF1)} ` +
-        `and macro ROC-AUC by ${ciText(delta.rocAucMacro)}: ${verdict}.`,
+        `and macro ROC-AUC by ${ciText(delta.rocAucMacro)}: ${verdict(delta.microF1, "micro-F1")}, ${verdict(delta.rocAucMacro, "ranking (AUC)")} (intervals not corrected for the other comparisons).`,
     });
   }
   return { results, datasets };
