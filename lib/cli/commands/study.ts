@@ -83,6 +83,12 @@ export const studyCommand: Command = {
     ctx.print(`covers ${results.dataset.rows} (${results.dataset.facesRows} with faces), genres: ${results.dataset.genres.join(", ")}`);
     ctx.print(`predict-all micro-F1 ${f(results.baselines.predictAll.microF1.mean)}`);
     for (const [name, r] of Object.entries(results.allCovers)) ctx.print(`all covers ${name.padEnd(14)} micro-F1 ${f(r.microF1.mean)} [${r.microF1.ci.map(f).join(", ")}]  AUC ${f(r.rocAucMacro.mean)}`);
+    for (const c of Object.values(results.collections ?? {})) {
+      const img = c.allCovers.img;
+      if (img) ctx.print(`  ${c.collection} (${c.rows} covers) img micro-F1 ${f(img.microF1.mean)}  AUC ${f(img.rocAucMacro.mean)}  (predict-all ${f(c.baselines.predictAll.microF1.mean)})`);
+    }
+    for (const d of results.transfer?.directions ?? []) ctx.print(`transfer ${d.train} → ${d.test}: micro-F1 ${f(d.transfer.microF1.mean)} vs ${f(d.within.microF1.mean)} within (${d.delta.microF1.delta >= 0 ? "+" : ""}${f(d.delta.microF1.delta)})`);
+    for (const e of results.extraData ?? []) ctx.print(`extra covers for ${e.target}: micro-F1 ${f(e.own.microF1.mean)} → ${f(e.withExtra.microF1.mean)} (${e.delta.microF1.delta >= 0 ? "+" : ""}${f(e.delta.microF1.delta)})`);
     ctx.print(`faces: ${results.answer.faces.split(". ")[0]}.`);
     ctx.print(`results: ${path.join(out, "results.json")}${report ? `, report: ${report}` : ""}`);
     ctx.print(`best checkpoint: ${results.bestCheckpoint} (${results.bestCheckpointInputSet})`);
