@@ -1,10 +1,13 @@
 /**
- * Plotly figures and pictures for notebooks (tslab) and for self-contained HTML reports.
+ * Plotly figures, pictures and tables for notebooks (tslab) and for self-contained HTML reports.
  *
- * Why HTML and not the plotly MIME type: `application/vnd.plotly.v1+json` renders nothing in
- * Jupyter Notebook 6 or nbconvert HTML, while `text/html` with plotly.min.js inlined renders in
- * both (and survives in the saved notebook). Outside a kernel (jest, CLI) the show* functions print
- * a one-line note instead of throwing, so lib code can call them unconditionally.
+ * A figure goes out as one MIME bundle with both `application/vnd.plotly.v1+json` (rendered
+ * natively by JupyterLab's plotly renderer and VS Code notebooks, trusted or not) and `text/html`
+ * with plotly.min.js inlined (what Jupyter Notebook 6 and nbconvert HTML render; the plotly type
+ * renders nothing there). Each front end picks the richest type it knows. Tables go out as HTML
+ * built by the report's own table code (lib/report/format.ts), so a notebook and the report never
+ * disagree. Outside a kernel (jest, CLI) the show* functions print a one-line note instead of
+ * throwing, so lib code can call them unconditionally.
  *
  * Must compile under tslab's TypeScript 5.0 (non-strict) as well as the project's strict 5.9.
  */
@@ -12,6 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { packageDir } from "./util/packages";
+import { dataFrameTableHtml, escapeHtml, isFrameLike, notebookHtml, recordsTableHtml, type DataTableOptions } from "./report/format";
 
 /** A plotly figure as plain data: the same object `Plotly.newPlot(div, data, layout, config)` takes. */
 export interface Figure {
@@ -43,15 +47,8 @@ export function scriptJson(value: unknown): string {
     .replace(/\u2029/g, "\\u2029");
 }
 
-/** Escape text for HTML element content and attribute values. */
-export function escapeHtml(s: string): string {
-  return String(s)
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
+/** Escape text for HTML element content and attribute values (defined with the report's formatting). */
+export { escapeHtml };
 
 /**
  * A `<div>` + `<script>` that draws `fig` with `Plotly.newPlot`. Plotly must already be loaded on
@@ -100,11 +97,19 @@ export function plotlyScript(): string {
   );
 }
 
+/** A MIME bundle: MIME type → data (strings; JSON types as objects), as a Jupyter display_data carries it. */
+export type MimeBundle = Record<string, unknown>;
+
+/** The MIME type JupyterLab's and VS Code's plotly renderers read: `{ data, layout, config }`. */
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
 /** What show* needs from tslab; an interface so tests can inject a recorder. */
 export interface DisplaySink {
   html(s: string): void;
   png(b: Uint8Array): void;
   jpeg(b: Uint8Array): void;
+  /** Several MIME types in one display (the front end picks one); absent when the kernel cannot. */
+  bundle?(data: MimeBundle): void;
 }
 
 let sinkOverride: DisplaySink | null | undefined;
@@ -117,6 +122,37 @@ export function setDisplaySink(sink: DisplaySink | null | undefined): void {
   sinkOverride = sink;
 }
 
+/** Whether code runs inside a tslab kernel (tslab sets `globalThis.__tslab__` before running cells). */
+export function inTslab(): boolean {
+  return Boolean((globalThis as { __tslab__?: unknown }).__tslab__);
+}
+
+type TslabDisplay = DisplaySink & { raw?(type: string, data: string | Uint8Array): void };
+type TslabJupyter = { lastWriteDisplayData?: ((msg: { data: MimeBundle; metadata: object; transient: object }, update: boolean) => void) | null };
+
+/**
+ * A multi-type display through tslab. tslab's public `display.raw(type, data)` sends one MIME type
+ * per display; its kernel module keeps the current cell's `display_data` writer as
+ * `lastWriteDisplayData`, which takes a whole bundle. That is the writer `display.raw` itself calls,
+ * read at call time (it is replaced for every cell). Null when this tslab has no such writer; the
+ * caller then sends the HTML alone.
+ */
+function tslabBundle(): ((data: MimeBundle) => void) | null {
+  let jupyter: TslabJupyter;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    jupyter = require("tslab/dist/jupyter") as TslabJupyter;
+  } catch {
+    return null;
+  }
+  if (!jupyter || !("lastWriteDisplayData" in jupyter)) return null;
+  return (data: MimeBundle) => {
+    const write = jupyter.lastWriteDisplayData;
+    if (typeof write !== "function") throw new Error("tslab is not ready to display (no cell is running)");
+    write({ data: data, metadata: {}, transient: {} }, false);
+  };
+}
+
 /**
  * tslab's `display`, or null outside a kernel. tslab sets `globalThis.__tslab__` before running
  * cells and hooks `require("tslab")` inside cells and the lib files they import; checking first
@@ -124,10 +160,17 @@ export function setDisplaySink(sink: DisplaySink | null | undefined): void {
  */
 function currentSink(): DisplaySink | null {
   if (sinkOverride !== undefined) return sinkOverride;
-  if (!(globalThis as { __tslab__?: unknown }).__tslab__) return null;
+  if (!inTslab()) return null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return require("tslab").display as DisplaySink;
+    const display = require("tslab").display as TslabDisplay;
+    const bundle = tslabBundle();
+    return {
+      html: (s) => display.html(s),
+      png: (b) => display.png(b),
+      jpeg: (b) => display.jpeg(b),
+      ...(bundle ? { bundle: bundle } : {}),
+    };
   } catch {
     return null;
   }
@@ -160,8 +203,32 @@ function describeFigure(fig: Figure): string {
 }
 
 /**
- * Show a plotly figure inline in tslab. The first call in a kernel session also inlines
- * plotly.min.js (4.8 MB, once) so the saved notebook and nbconvert HTML render offline.
+ * The MIME bundle of a figure: `application/vnd.plotly.v1+json` (`{ data, layout, config }`, the
+ * layout with its height, for JupyterLab and VS Code), `text/html` ({@link figureHtml}, plus
+ * `prefixHtml` — plotly.min.js for the first figure of a session — for Notebook 6 and nbconvert)
+ * and `text/plain` (what the figure is, for consoles and text exports).
+ */
+export function figureBundle(fig: Figure, opts: FigureHtmlOptions & { prefixHtml?: string } = {}): MimeBundle {
+  const html = figureHtml(fig, opts);
+  const layoutIn = (fig.layout ?? {}) as { height?: unknown };
+  const height =
+    opts.height ?? (typeof layoutIn.height === "number" && layoutIn.height > 0 ? layoutIn.height : DEFAULT_HEIGHT);
+  // JSON round trip: the kernel sends JSON anyway, and it drops what JSON cannot carry (undefined,
+  // functions) the same way the HTML's scriptJson does, so both parts hold the same figure.
+  const plotly = JSON.parse(
+    JSON.stringify({ data: fig.data, layout: { ...(fig.layout ?? {}), height: height }, config: { responsive: true, displaylogo: false, ...(fig.config ?? {}) } }),
+  ) as object;
+  return {
+    [PLOTLY_MIME]: plotly,
+    "text/html": (opts.prefixHtml ? opts.prefixHtml + "\n" : "") + html,
+    "text/plain": `<plotly figure: ${describeFigure(fig)}>`,
+  };
+}
+
+/**
+ * Show a plotly figure inline in tslab, as the bundle of {@link figureBundle}. The first call in a
+ * kernel session also inlines plotly.min.js (4.8 MB, once) in the HTML part so the saved notebook
+ * and nbconvert HTML render offline.
  */
 export function showFigure(fig: Figure, opts: FigureHtmlOptions = {}): void {
   const sink = currentSink();
@@ -169,15 +236,14 @@ export function showFigure(fig: Figure, opts: FigureHtmlOptions = {}): void {
     note(`[plot] figure not shown (no notebook kernel): ${describeFigure(fig)}`);
     return;
   }
-  let html = figureHtml(fig, opts);
-  if (!plotlyLoadedInSession()) {
-    html = plotlyScript() + "\n" + html;
-    (globalThis as Record<string, unknown>)[LOADED_KEY] = true;
-  }
-  sink.html(html);
+  const first = !plotlyLoadedInSession();
+  const bundle = figureBundle(fig, { ...opts, prefixHtml: first ? plotlyScript() : undefined });
+  if (sink.bundle) sink.bundle(bundle);
+  else sink.html(bundle["text/html"] as string);
+  if (first) (globalThis as Record<string, unknown>)[LOADED_KEY] = true;
 }
 
-/** Show raw HTML (tables, cover grids) in tslab; a text note elsewhere. */
+/** Show raw HTML (cover grids, report fragments as they are) in tslab; a text note elsewhere. */
 export function showHtml(html: string): void {
   const sink = currentSink();
   if (!sink) {
@@ -210,4 +276,46 @@ export function showImage(buf: Buffer | Uint8Array, mime?: "image/png" | "image/
   }
   if (kind === "image/png") sink.png(buf);
   else sink.jpeg(buf);
+}
+
+/** Options of {@link show}: for HTML, `caption` becomes a heading above it; the rest apply to data tables. */
+export type ShowOptions = DataTableOptions;
+
+/**
+ * What {@link show} renders: a danfo DataFrame or Series, an array of records (objects), one record
+ * (as key/value rows), or a string of HTML (the report's table builders return those).
+ */
+export type Showable = string | object;
+
+/** The HTML {@link show} displays for `x` (exported for tests and for pages). */
+export function showableHtml(x: Showable, opts: ShowOptions = {}): string {
+  if (typeof x === "string") return notebookHtml((opts.caption ? `<h4>${escapeHtml(opts.caption)}</h4>` : "") + x);
+  if (isFrameLike(x)) return notebookHtml(dataFrameTableHtml(x, opts));
+  if (Array.isArray(x)) {
+    const bad = x.findIndex((r) => !r || typeof r !== "object" || Array.isArray(r));
+    if (bad >= 0) throw new Error(`show: item ${bad} of the array is not a record (an object); show takes DataFrames, records or HTML`);
+    return notebookHtml(recordsTableHtml(x as Record<string, unknown>[], opts));
+  }
+  if (x && typeof x === "object") {
+    const rows = Object.entries(x as Record<string, unknown>).map(([key, value]) => ({ key: key, value: value }));
+    return notebookHtml(recordsTableHtml(rows, { caption: "", ...opts }));
+  }
+  throw new Error(`show: cannot show a ${x === null ? "null" : typeof x}; show takes a danfo DataFrame or Series, records, one record, or HTML`);
+}
+
+/**
+ * The one way a notebook shows a table: a danfo DataFrame or Series (every column, numbers
+ * formatted, NaN as –), an array of records, one record, or the HTML of a report table builder
+ * (`metricsTableHtml`, `transferHtml`, …: intervals as `0.439 [0.425, 0.453]`, the best row marked,
+ * baselines in grey). Rendered as an HTML table with the report's look; a text note outside a kernel.
+ */
+export function show(x: Showable, opts: ShowOptions = {}): void {
+  const html = showableHtml(x, opts);
+  const sink = currentSink();
+  if (!sink) {
+    const what = typeof x === "string" ? `${x.length} characters of HTML` : isFrameLike(x) ? `a table of ${x.shape.join(" × ")}` : Array.isArray(x) ? `${x.length} record(s)` : "a record";
+    note(`[plot] table not shown (no notebook kernel): ${what}`);
+    return;
+  }
+  sink.html(html);
 }

@@ -6,10 +6,10 @@
  */
 import * as path from "node:path";
 import { figureHtml, plotlyScript, type Figure } from "../plot";
-import type { Comparison, EstimateKey, ExamplePrediction, MetricSet, StudyResults, BaselineResults } from "../train/results";
+import type { Comparison, EstimateKey, ExamplePrediction, MetricSet, StudyResults, BaselineResults, ThesisHeadResult } from "../train/results";
 import { writeFileAtomic } from "../util/fsx";
 import { coverThumbnail, type FaceBox } from "./covers";
-import { count, deltaHtml, escapeHtml, estimateHtml, interval, num, pValue, signed, tableHtml, type Column } from "./format";
+import { BEST_MARK, bestRow, count, deltaHtml, escapeHtml, estimateHtml, interval, num, pValue, signed, tableHtml, type Column } from "./format";
 import {
   collectionScoresOf,
   collectionsInfoOf,
@@ -169,15 +169,21 @@ export function collectionFigures(r: StudyResults): NamedFigure[] {
   return out;
 }
 
-function metricsTable(sets: Record<string, MetricSet>, baselines: BaselineResults): string {
+/**
+ * Input sets beside both baselines (grey rows first): every metric as mean [95 % CI], and the
+ * difference of micro-F1 against predict-all. The input set with the highest mean micro-F1 is
+ * marked (bold, ★) when at least two compete. The report's tables and the notebooks' `show()` use this.
+ */
+export function metricsTableHtml(sets: Record<string, MetricSet>, baselines: BaselineResults): string {
   type Row = { name: string; m: MetricSet; baseline: boolean };
   const rows: Row[] = [
     { name: "baseline: predict every genre", m: baselines.predictAll, baseline: true },
     { name: "baseline: genre prior", m: baselines.prior, baseline: true },
     ...Object.entries(sets).map(([name, m]) => ({ name, m, baseline: false })),
   ];
+  const best = bestRow(rows, (r) => r.m.microF1?.mean, (r) => !r.baseline);
   const cols: Column<Row>[] = [
-    { header: "model", cell: (r) => escapeHtml(r.name) },
+    { header: "model", cell: (r) => escapeHtml(r.name) + (r === best ? BEST_MARK : "") },
     ...TABLE_METRICS.map((k) => ({
       header: metricLabel(k),
       title: k === "hammingLoss" ? "lower is better" : undefined,
@@ -189,7 +195,7 @@ function metricsTable(sets: Record<string, MetricSet>, baselines: BaselineResult
       cell: (r: Row) => (r.baseline ? "" : signed(Number.isFinite(r.m.microF1.mean) && Number.isFinite(baselines.predictAll.microF1.mean) ? r.m.microF1.mean - baselines.predictAll.microF1.mean : null)),
     },
   ];
-  return tableHtml(rows, cols, { rowClass: (r) => (r.baseline ? "baseline" : "") });
+  return tableHtml(rows, cols, { rowClass: (r) => (r.baseline ? "baseline" : r === best ? "best" : "") });
 }
 
 /** `rows`: covers evaluated (per repeat), so that support / rows is the genre's positive rate. */
@@ -211,7 +217,8 @@ function perGenreTable(name: string, m: MetricSet, baseline: MetricSet, genres: 
   return `<h4>${escapeHtml(name)}</h4>` + tableHtml(genres.map((g) => ({ g })), cols);
 }
 
-function comparisonsTable(comparisons: Comparison[]): string {
+/** The paired comparisons: a − b with its corrected 95 % CI, p and Holm-adjusted p, and the sentence. */
+export function comparisonsTableHtml(comparisons: Comparison[]): string {
   const cols: Column<Comparison>[] = [
     { header: "a", cell: (c) => escapeHtml(c.a) },
     { header: "b", cell: (c) => escapeHtml(c.b) },
@@ -257,59 +264,78 @@ function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
 }
 
+/**
+ * The face + colour model on the study's own table (its 1,016 rows): the study's reported numbers,
+ * this reproduction with the study's protocol (one split, threshold 0.5), with tuned thresholds, and
+ * cross-validated, beside both baselines. A sentence naming the table leads.
+ */
+export function thesisTablesTableHtml(t: NonNullable<ThesisHeadResult["thesisTables"]>): string {
+  type Row = { name: string; p: string; rc: string; f1: string; auc: string; cls?: string };
+  const e = (m: MetricSet) => ({ p: estimateHtml(m.microPrecision), rc: estimateHtml(m.microRecall), f1: estimateHtml(m.microF1), auc: estimateHtml(m.rocAucMacro) });
+  const rows: Row[] = [
+    ...t.reported.map((x) => ({ name: `study (reported): ${x.model}`, p: num(x.microPrecision, 2), rc: num(x.microRecall, 2), f1: num(x.microF1, 2), auc: "–", cls: "study" })),
+    { name: "here: same protocol (one split, threshold 0.5)", ...e(t.singleSplit) },
+    { name: "here: one split, thresholds tuned in training rows", ...e(t.singleSplitTuned) },
+    { name: `here: cross-validated, tuned thresholds`, ...e(t.cv) },
+    { name: "baseline: predict every genre", ...e(t.baselines.predictAll), cls: "baseline" },
+    { name: "baseline: genre prior", ...e(t.baselines.prior), cls: "baseline" },
+  ];
+  return (
+    `<p>Reproduced on the study's own table (${count(t.rows)} rows, inputs ${escapeHtml(t.inputs.join(" + "))}, head ${escapeHtml(t.head)}; source <code>${escapeHtml(t.source)}</code>):</p>` +
+    tableHtml(
+      rows,
+      [
+        { header: "model", cell: (x) => escapeHtml(x.name) },
+        { header: "micro precision", cell: (x) => x.p },
+        { header: "micro recall", cell: (x) => x.rc },
+        { header: "micro-F1", cell: (x) => x.f1 },
+        { header: "macro ROC-AUC", title: "0.5 is chance; the study reported none", cell: (x) => x.auc },
+      ],
+      { rowClass: (x) => x.cls ?? "" },
+    )
+  );
+}
+
+/** The study's Flatten head trained with its single-split protocol, one row per input set, after a sentence naming the architecture. */
+export function thesisHeadTableHtml(th: ThesisHeadResult): string {
+  type Row = { name: string; s: (typeof th.singleSplit)[string] };
+  const rows = Object.entries(th.singleSplit).map(([name, s]) => ({ name, s }));
+  return (
+    `<p>The study's architecture (${escapeHtml(th.architecture)}, backbone ${escapeHtml(th.backbone)}) trained on these covers with its single-split protocol:</p>` +
+    tableHtml(rows, [
+      { header: "input set", cell: (x: Row) => escapeHtml(x.name) },
+      { header: "train / test covers", cell: (x: Row) => `${count(x.s.trainRows)} / ${count(x.s.testRows)}` },
+      { header: "micro P / R at 0.5", cell: (x: Row) => `${num(x.s.at05.microPrecision.mean)} / ${num(x.s.at05.microRecall.mean)}` },
+      { header: "micro-F1 at 0.5", cell: (x: Row) => estimateHtml(x.s.at05.microF1) },
+      { header: "micro-F1 tuned", cell: (x: Row) => estimateHtml(x.s.tuned.microF1) },
+      { header: "macro ROC-AUC", cell: (x: Row) => estimateHtml(x.s.tuned.rocAucMacro) },
+      { header: "epochs", cell: (x: Row) => String(x.s.epochs) },
+    ])
+  );
+}
+
+/** The study's Flatten head cross-validated, beside the faces population's baselines; "" when it was not. */
+export function thesisHeadCvHtml(r: StudyResults): string {
+  const th = r.thesisHead;
+  if (!th || !th.cv || !th.cvProtocol) return "";
+  return (
+    `<p>Cross-validated (${th.cvProtocol.folds} folds × ${th.cvProtocol.repeats}, thresholds tuned on each training fold's validation part; the baseline rows are the study's ${r.protocol.folds} × ${r.protocol.repeats} CV on all ${count(r.dataset.facesRows)} covers with faces):</p>` +
+    metricsTableHtml(th.cv, r.baselinesFaces)
+  );
+}
+
 function thesisHtml(r: StudyResults): string {
   const parts: string[] = [];
   parts.push(
     `<p>The study reported, on one random split of its 1,016 covers with faces and a 0.5 threshold: micro precision <b>${num(STUDY_REPORTED.imageOnly.microPrecision, 2)}</b> / recall <b>${num(STUDY_REPORTED.imageOnly.microRecall, 2)}</b> from the image alone, and <b>${num(STUDY_REPORTED.faceColour.microPrecision, 2)}</b> / <b>${num(STUDY_REPORTED.faceColour.microRecall, 2)}</b> with face and colour attributes. On those rows, predicting every genre for every cover already reaches micro-F1 ≈ ${num(STUDY_REPORTED.predictAllMicroF1OnItsRows, 2)}: high precision with almost no recall is what a model that rarely dares to predict looks like.</p>`,
   );
   const t = r.thesisHead?.thesisTables;
-  if (t) {
-    type Row = { name: string; p: string; rc: string; f1: string; cls?: string };
-    const e = (m: MetricSet) => ({ p: estimateHtml(m.microPrecision), rc: estimateHtml(m.microRecall), f1: estimateHtml(m.microF1) });
-    const rows: Row[] = [
-      ...t.reported.map((x) => ({ name: `study (reported): ${x.model}`, p: num(x.microPrecision, 2), rc: num(x.microRecall, 2), f1: num(x.microF1, 2), cls: "study" })),
-      { name: "here: same protocol (one split, threshold 0.5)", ...e(t.singleSplit) },
-      { name: "here: one split, thresholds tuned in training rows", ...e(t.singleSplitTuned) },
-      { name: `here: cross-validated, tuned thresholds`, ...e(t.cv) },
-      { name: "baseline: predict every genre", ...e(t.baselines.predictAll), cls: "baseline" },
-      { name: "baseline: genre prior", ...e(t.baselines.prior), cls: "baseline" },
-    ];
-    parts.push(
-      `<p>Reproduced on the study's own table (${count(t.rows)} rows, inputs ${escapeHtml(t.inputs.join(" + "))}, head ${escapeHtml(t.head)}; source <code>${escapeHtml(t.source)}</code>):</p>` +
-        tableHtml(
-          rows,
-          [
-            { header: "model", cell: (x) => escapeHtml(x.name) },
-            { header: "micro precision", cell: (x) => x.p },
-            { header: "micro recall", cell: (x) => x.rc },
-            { header: "micro-F1", cell: (x) => x.f1 },
-          ],
-          { rowClass: (x) => x.cls ?? "" },
-        ),
-    );
-  }
+  if (t) parts.push(thesisTablesTableHtml(t));
   const th = r.thesisHead;
   if (th && Object.keys(th.singleSplit).length) {
-    type Row = { name: string; s: (typeof th.singleSplit)[string] };
-    const rows = Object.entries(th.singleSplit).map(([name, s]) => ({ name, s }));
-    parts.push(
-      `<p>The study's architecture (${escapeHtml(th.architecture)}, backbone ${escapeHtml(th.backbone)}) trained on these covers with its single-split protocol:</p>` +
-        tableHtml(rows, [
-          { header: "input set", cell: (x: Row) => escapeHtml(x.name) },
-          { header: "train / test covers", cell: (x: Row) => `${count(x.s.trainRows)} / ${count(x.s.testRows)}` },
-          { header: "micro P / R at 0.5", cell: (x: Row) => `${num(x.s.at05.microPrecision.mean)} / ${num(x.s.at05.microRecall.mean)}` },
-          { header: "micro-F1 at 0.5", cell: (x: Row) => estimateHtml(x.s.at05.microF1) },
-          { header: "micro-F1 tuned", cell: (x: Row) => estimateHtml(x.s.tuned.microF1) },
-          { header: "macro ROC-AUC", cell: (x: Row) => estimateHtml(x.s.tuned.rocAucMacro) },
-          { header: "epochs", cell: (x: Row) => String(x.s.epochs) },
-        ]),
-    );
-    if (th.cv && th.cvProtocol) {
-      parts.push(
-        `<p>Cross-validated (${th.cvProtocol.folds} folds × ${th.cvProtocol.repeats}, thresholds tuned on each training fold's validation part; the baseline rows are the study's ${r.protocol.folds} × ${r.protocol.repeats} CV on all ${count(r.dataset.facesRows)} covers with faces):</p>` +
-          metricsTable(th.cv, r.baselinesFaces),
-      );
-    }
+    parts.push(thesisHeadTableHtml(th));
+    const cv = thesisHeadCvHtml(r);
+    if (cv) parts.push(cv);
   }
   if (th?.skipped) parts.push(`<p class="note">${Object.keys(th.singleSplit).length ? "Note" : "Not run"}: ${escapeHtml(th.skipped)}</p>`);
   if (!th) parts.push(`<p class="note">The study's own architecture was not run in this study.</p>`);
@@ -370,6 +396,7 @@ th,td{border-bottom:1px solid #e5e5e5;padding:5px 7px;text-align:left;vertical-a
 th{background:#fafafa;font-weight:600}
 tr.baseline td{color:#666;background:#f7f7f7;font-style:italic}
 tr.study td{background:#fffbe6}
+tr.best td{font-weight:600} .best-mark{color:#d62728}
 .ci,.base{color:#777;font-size:.9em;white-space:nowrap}
 .note{color:#666}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:14px}
@@ -455,11 +482,11 @@ export async function reportHtml(r: StudyResults, opts: ReportOptions = {}): Pro
 
   const best = r.bestCheckpoint
     ? `<p>Best checkpoint: <code>${escapeHtml(r.bestCheckpoint)}</code>, input set <code>${escapeHtml(r.bestCheckpointInputSet ?? "?")}</code>, trained on all covers. Its cross-validated numbers (same folds as above):</p>` +
-      (r.bestCheckpointCv ? metricsTable({ [r.bestCheckpointInputSet ?? "best"]: r.bestCheckpointCv }, r.baselines) : "")
+      (r.bestCheckpointCv ? metricsTableHtml({ [r.bestCheckpointInputSet ?? "best"]: r.bestCheckpointCv }, r.baselines) : "")
     : `<p class="note">No checkpoint was written in this run.</p>`;
 
   const variants = Object.keys(r.variants).length
-    ? `<h3>Variants (all covers)</h3><p>Other heads and backbones, scored on the same folds:</p>${metricsTable(r.variants, r.baselines)}`
+    ? `<h3>Variants (all covers)</h3><p>Other heads and backbones, scored on the same folds:</p>${metricsTableHtml(r.variants, r.baselines)}`
     : "";
 
   const timings = Object.entries(r.timings.steps)
@@ -476,14 +503,14 @@ ${answer}
 ${protocolHtml(r)}
 <h2 id="numbers">Do faces (and colours) help?</h2>
 ${fig("forest")}
-${r.comparisons.length ? comparisonsTable(r.comparisons) : '<p class="note">No comparisons in results.json.</p>'}
+${r.comparisons.length ? comparisonsTableHtml(r.comparisons) : '<p class="note">No comparisons in results.json.</p>'}
 <h3>Covers with faces (${count(r.dataset.facesRows)})</h3>
 ${fig("faces-microf1")}
 ${fig("faces-auc")}
-${Object.keys(r.inputSets).length ? metricsTable(r.inputSets, r.baselinesFaces) : '<p class="note">No input sets were evaluated on the faces population.</p>'}
+${Object.keys(r.inputSets).length ? metricsTableHtml(r.inputSets, r.baselinesFaces) : '<p class="note">No input sets were evaluated on the faces population.</p>'}
 <h3>All covers (${count(r.dataset.rows)})</h3>
 ${fig("all-microf1")}
-${Object.keys(r.allCovers).length ? metricsTable(r.allCovers, r.baselines) : '<p class="note">No input sets were evaluated on all covers.</p>'}
+${Object.keys(r.allCovers).length ? metricsTableHtml(r.allCovers, r.baselines) : '<p class="note">No input sets were evaluated on all covers.</p>'}
 ${variants}
 ${r.dataSizeCurve ? `<h3>Would more covers help?</h3>${fig("data-size")}` : ""}
 <h3>Best checkpoint</h3>
