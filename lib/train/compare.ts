@@ -2,7 +2,8 @@
  * Paired comparisons of input sets on identical folds: corrected resampled t-test per comparison,
  * Holm across all of them, and one sentence per comparison that a lecturer can read out.
  */
-import type { Comparison, InputSetResult } from "./results";
+import type { Comparison, InputSetResult, StudyResults } from "./results";
+import { UserError } from "../util/errors";
 import { higherIsBetter } from "./results";
 import { correctedResampledTTest, holm } from "./stats";
 
@@ -111,4 +112,56 @@ function summarise(lead: string, family: Comparison[], plural: boolean): string 
     return `${verb} ${METRIC_WORDS[metric] ?? metric} (${detail})`;
   });
   return `${lead} ${clauses.join(", and ")}.`;
+}
+
+/** One input set of two studies on identical folds: a − b per metric, paired by fold. */
+export interface CrossStudyDelta {
+  population: "faces" | "all";
+  inputSet: string;
+  metric: string;
+  a: number;
+  b: number;
+  delta: number;
+  ci: [number, number];
+  p: number;
+  pHolm: number;
+}
+
+/**
+ * Compare two results.json written on the same covers with the same folds (e.g. one backbone's
+ * study against another's: the folds depend only on the rows, labels, collections and seed, never
+ * on the features). Refuses results whose protocol or fold sizes differ, since the pairing would be
+ * meaningless; every input set both have is compared on micro-F1 and macro ROC-AUC, Holm across all.
+ */
+export function compareResults(a: StudyResults, b: StudyResults, metrics: string[] = ["microF1", "rocAucMacro"]): CrossStudyDelta[] {
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  const pa = a.protocol;
+  const pb = b.protocol;
+  if (pa.folds !== pb.folds || pa.repeats !== pb.repeats || pa.seed !== pb.seed || !same(pa.foldSizes, pb.foldSizes) || !same(pa.populations, pb.populations) || !same(a.dataset.genres, b.dataset.genres)) {
+    throw new UserError("the two results were not made on the same folds (protocol, fold sizes, populations or genres differ): a paired comparison needs identical folds");
+  }
+  const raw: Omit<CrossStudyDelta, "pHolm">[] = [];
+  for (const [population, setsA, setsB, ratio] of [
+    ["faces", a.inputSets, b.inputSets, testTrainRatioOf(pa, "faces")],
+    ["all", a.allCovers, b.allCovers, testTrainRatioOf(pa, "all")],
+  ] as const) {
+    for (const inputSet of Object.keys(setsA).filter((k) => k in setsB)) {
+      for (const metric of metrics) {
+        const fa = (setsA[inputSet] as unknown as Record<string, { mean: number; perFold?: number[] }>)[metric];
+        const fb = (setsB[inputSet] as unknown as Record<string, { mean: number; perFold?: number[] }>)[metric];
+        if (!fa?.perFold || !fb?.perFold || fa.perFold.length !== fb.perFold.length) continue;
+        const t = correctedResampledTTest(fa.perFold.map((v, i) => v - fb.perFold![i]), ratio);
+        raw.push({ population, inputSet, metric, a: fa.mean, b: fb.mean, delta: t.mean, ci: t.ci, p: t.p });
+      }
+    }
+  }
+  const adjusted = holm(raw.map((r) => r.p));
+  return raw.map((r, i) => ({ ...r, pHolm: adjusted[i] }));
+}
+
+/** n_test / n_train of a population's folds, from the protocol (faces folds are sized like the faces population). */
+function testTrainRatioOf(p: StudyResults["protocol"], population: "faces" | "all"): number {
+  const n = population === "faces" ? p.populations.faces : p.populations.all;
+  const test = n / p.folds;
+  return test / Math.max(1, n - test);
 }

@@ -1,5 +1,6 @@
-import { answerFrom, comparisonWords } from "../../lib/train/compare";
-import type { Comparison } from "../../lib/train/results";
+import { answerFrom, compareResults, comparisonWords } from "../../lib/train/compare";
+import type { Comparison, StudyResults } from "../../lib/train/results";
+import { correctedResampledTTest } from "../../lib/train/stats";
 
 function cmp(a: string, b: string, metric: string, delta: number, ci: [number, number], pHolm: number): Comparison {
   const base = { a, b, population: "faces" as const, metric, delta, ci, p: pHolm, pHolm, higherIsBetter: true };
@@ -32,5 +33,36 @@ describe("the answer to the faces question", () => {
     const worse = [cmp("img+clr", "img", "microF1", -0.05, [-0.08, -0.02], 0.01)];
     expect(answerFrom(worse, "colour")).toMatch(/^Added to the image, colour worsens micro-F1 \(img\+clr vs img/);
     expect(answerFrom([], "faces")).toBe("Not answered: no comparison about faces could be run.");
+  });
+});
+
+describe("compareResults: two studies on identical folds", () => {
+  const est = (perFold: number[]) => ({ mean: perFold.reduce((x, y) => x + y, 0) / perFold.length, ci: [0, 1] as [number, number], perFold });
+  const study = (img: number[], auc: number[], foldSizes = [{ repeat: 0, fold: 0, trainSize: 80, testSize: 20 }]) =>
+    ({
+      protocol: { folds: 5, repeats: 2, seed: 42, foldSizes, populations: { faces: 50, all: 100 }, imgBackbones: ["x"] },
+      dataset: { genres: ["Rock", "Pop"] },
+      inputSets: {},
+      allCovers: { img: { microF1: est(img), rocAucMacro: est(auc) } },
+    }) as unknown as StudyResults;
+
+  test("a − b per fold with the corrected t, Holm across metrics; only input sets both have", () => {
+    const a = study([0.5, 0.52, 0.51, 0.53, 0.5], [0.7, 0.71, 0.72, 0.7, 0.71]);
+    const b = study([0.48, 0.5, 0.5, 0.5, 0.49], [0.7, 0.71, 0.72, 0.7, 0.71]);
+    const d = compareResults(a, b);
+    expect(d.map((x) => [x.population, x.inputSet, x.metric])).toEqual([["all", "img", "microF1"], ["all", "img", "rocAucMacro"]]);
+    const f1 = d[0];
+    expect(f1.delta).toBeCloseTo(0.018, 10); // mean of 0.02, 0.02, 0.01, 0.03, 0.01
+    const t = correctedResampledTTest([0.02, 0.02, 0.01, 0.03, 0.01], 20 / 80);
+    expect(f1.ci[0]).toBeCloseTo(t.ci[0], 10);
+    expect(f1.p).toBeCloseTo(t.p, 10);
+    expect(d[1].delta).toBeCloseTo(0, 12); // identical AUCs
+    expect(f1.pHolm).toBeGreaterThanOrEqual(f1.p);
+  });
+
+  test("results made on different folds are refused", () => {
+    const a = study([0.5, 0.5], [0.7, 0.7]);
+    const b = study([0.5, 0.5], [0.7, 0.7], [{ repeat: 0, fold: 0, trainSize: 79, testSize: 21 }]);
+    expect(() => compareResults(a, b)).toThrow(/same folds/);
   });
 });

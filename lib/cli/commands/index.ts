@@ -3,6 +3,7 @@
  * and calls into lib/, so the CLI adds no logic of its own.
  */
 import type { Command } from "../framework";
+import { compareCommand } from "./compare";
 import { crawlCommand } from "./crawl";
 import { doctorCommand } from "./doctor";
 import { dumpStatsCommand } from "./dumpStats";
@@ -26,6 +27,7 @@ export const COMMANDS: Command[] = [
   facesCommand,
   refineCommand,
   studyCommand,
+  compareCommand,
   trainCommand,
   predictCommand,
   reportCommand,

@@ -26,7 +26,7 @@ export const studyCommand: Command = {
     seed: { type: "string", description: "seed of folds, splits and heads", defaultText: "42" },
     head: { type: "string", description: "default head: logistic or mlp", defaultText: "logistic" },
     genres: { type: "string", description: "comma-separated genres to keep", defaultText: "the study's 7 major genres" },
-    backbones: { type: "string", description: "comma-separated embeddings for the img block", defaultText: "every one in the table" },
+    backbones: { type: "string", description: "comma-separated embeddings for the img block", defaultText: "mobilenet_v1 when the table has it, else every one in the table" },
     checkpoint: { type: "string", description: "name of the best checkpoint under checkpoints/", defaultText: "best" },
     "thesis-head": { type: "boolean", description: "train the study's Flatten head (single split + small CV, ≈ 25 min on 2 cores; each fit is cached: re-run to resume). Without it, fits cached by an earlier run are shown" },
     "thesis-rows": { type: "string", description: "a stratified subset of this many covers with faces for the Flatten head, or all", defaultText: "1016 (the study's)" },
