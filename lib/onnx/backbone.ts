@@ -177,27 +177,37 @@ function choiceFromRecord(spec: BackboneSpec, id: string, record: ExportRecord |
   return { runtime: "onnx", reason, id, record };
 }
 
-/** Where `spec` runs, making and checking its export in this process if needed. */
-export async function chooseRuntime(spec: BackboneSpec, env: NodeJS.ProcessEnv = process.env): Promise<RuntimeChoice> {
+/**
+ * What both choosers decide before any export exists: tfjs by the switch, a model the exporter
+ * cannot take, or an unreadable model (each with one warning); else the export id to look for.
+ */
+function decideBeforeExport(spec: BackboneSpec, env: NodeJS.ProcessEnv): { choice: RuntimeChoice } | { id: string; reason: string } {
   const eff = effectiveRuntime(env);
-  if (eff.runtime === "tfjs") return { runtime: "tfjs", reason: eff.reason };
+  if (eff.runtime === "tfjs") return { choice: { runtime: "tfjs", reason: eff.reason } };
   const no = notExportable(spec);
   if (no) {
     warnOnce(spec, no);
-    return { runtime: "tfjs", reason: no };
+    return { choice: { runtime: "tfjs", reason: no } };
   }
-  let id: string;
   try {
-    id = exportId(spec);
+    return { id: exportId(spec), reason: eff.reason };
   } catch (err) {
-    warnOnce(spec, `cannot read the model: ${describeError(err)}`);
-    return { runtime: "tfjs", reason: `cannot read the model: ${describeError(err)}` };
+    const reason = `cannot read the model: ${describeError(err)}`;
+    warnOnce(spec, reason);
+    return { choice: { runtime: "tfjs", reason } };
   }
+}
+
+/** Where `spec` runs, making and checking its export in this process if needed. */
+export async function chooseRuntime(spec: BackboneSpec, env: NodeJS.ProcessEnv = process.env): Promise<RuntimeChoice> {
+  const pre = decideBeforeExport(spec, env);
+  if ("choice" in pre) return pre.choice;
+  const { id } = pre;
   try {
     const { record } = await prepareExport(spec, { env });
-    return choiceFromRecord(spec, id, record, eff.reason);
+    return choiceFromRecord(spec, id, record, pre.reason);
   } catch (err) {
-    return choiceFromRecord(spec, id, null, eff.reason, describeError(err));
+    return choiceFromRecord(spec, id, null, pre.reason, describeError(err));
   }
 }
 
@@ -206,20 +216,9 @@ export async function chooseRuntime(spec: BackboneSpec, env: NodeJS.ProcessEnv =
  * (`node -r tsx/cjs lib/onnx/prepareMain.ts`), once per model and machine.
  */
 export function chooseRuntimeSync(spec: BackboneSpec, env: NodeJS.ProcessEnv = process.env): RuntimeChoice {
-  const eff = effectiveRuntime(env);
-  if (eff.runtime === "tfjs") return { runtime: "tfjs", reason: eff.reason };
-  const no = notExportable(spec);
-  if (no) {
-    warnOnce(spec, no);
-    return { runtime: "tfjs", reason: no };
-  }
-  let id: string;
-  try {
-    id = exportId(spec);
-  } catch (err) {
-    warnOnce(spec, `cannot read the model: ${describeError(err)}`);
-    return { runtime: "tfjs", reason: `cannot read the model: ${describeError(err)}` };
-  }
+  const pre = decideBeforeExport(spec, env);
+  if ("choice" in pre) return pre.choice;
+  const { id } = pre;
   let record = readRecord(id, env);
   let failure: string | undefined;
   if (!record) {
@@ -235,7 +234,7 @@ export function chooseRuntimeSync(spec: BackboneSpec, env: NodeJS.ProcessEnv = p
     }
     record = readRecord(id, env);
   }
-  return choiceFromRecord(spec, id, record, eff.reason, failure);
+  return choiceFromRecord(spec, id, record, pre.reason, failure);
 }
 
 /**

@@ -2,6 +2,20 @@
 import type { FeatureSet, CoverRow } from "../../lib/features/store";
 import { makeRng } from "../../lib/util/rng";
 
+/** A face with random age, gender and happiness (the same draws, in the same order, as the rows always made). */
+function syntheticFace(rng: () => number): CoverRow["faces"][number] {
+  return {
+    box: [10, 10, 50, 50],
+    score: 0.9,
+    age: 20 + rng() * 40,
+    gender: rng() < 0.5 ? "male" : "female",
+    genderScore: 0.9,
+    race: "white",
+    raceScore: 0.8,
+    emotion: { angry: 0.1, disgust: 0, fear: 0.1, happy: rng(), sad: 0.1, surprise: 0.1, neutral: 0.3 },
+  };
+}
+
 export const SYN_GENRES = ["Electronic", "Folk, World, & Country", "Hip Hop", "Pop", "Rock"];
 
 /**
@@ -36,20 +50,7 @@ export function syntheticFeatureSet(n: number, seed = 1, dim = 32, signal = 1.5,
       isMultiLabeled: genres.length > 1,
       dominant: [rng() * 255, rng() * 255, rng() * 255],
       meanColour: [rng() * 255, rng() * 255, rng() * 255],
-      faces: hasFace
-        ? [
-            {
-              box: [10, 10, 50, 50],
-              score: 0.9,
-              age: 20 + rng() * 40,
-              gender: rng() < 0.5 ? "male" : "female",
-              genderScore: 0.9,
-              race: "white",
-              raceScore: 0.8,
-              emotion: { angry: 0.1, disgust: 0, fear: 0.1, happy: rng(), sad: 0.1, surprise: 0.1, neutral: 0.3 },
-            },
-          ]
-        : [],
+      faces: hasFace ? [syntheticFace(rng)] : [],
       error: i === 3 ? "cannot decode" : null,
     });
   }
@@ -114,20 +115,7 @@ export function syntheticCollections(parts: SyntheticPart[], seed = 1, dim = 16)
         isMultiLabeled: genres.length > 1,
         dominant: [rng() * 255, rng() * 255, rng() * 255],
         meanColour: [rng() * 255, rng() * 255, rng() * 255],
-        faces: hasFace
-          ? [
-              {
-                box: [10, 10, 50, 50],
-                score: 0.9,
-                age: 20 + rng() * 40,
-                gender: rng() < 0.5 ? "male" : "female",
-                genderScore: 0.9,
-                race: "white",
-                raceScore: 0.8,
-                emotion: { angry: 0.1, disgust: 0, fear: 0.1, happy: rng(), sad: 0.1, surprise: 0.1, neutral: 0.3 },
-              },
-            ]
-          : [],
+        faces: hasFace ? [syntheticFace(rng)] : [],
         error: null,
       });
     }
