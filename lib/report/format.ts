@@ -236,10 +236,10 @@ export const NOTEBOOK_TABLE_CSS = `
 .cg-nb{overflow-x:auto;max-width:100%}
 .cg-nb table{border-collapse:collapse;margin:6px 0 12px;font-size:12.5px;width:auto}
 .cg-nb caption{caption-side:top;text-align:left;color:#555;padding:2px 0 4px;font-size:12px}
-.cg-nb th,.cg-nb td{border:none;border-bottom:1px solid #e5e5e5;padding:3px 8px;text-align:left;vertical-align:top;white-space:nowrap}
-.cg-nb th{background-color:#fafafa;font-weight:600}
-.cg-nb th.idx{color:#888;font-weight:normal;background-color:transparent}
-.cg-nb .num{text-align:right;font-variant-numeric:tabular-nums}
+.cg-nb table th,.cg-nb table td{border:none;border-bottom:1px solid #e5e5e5;padding:3px 8px;text-align:left;vertical-align:top}
+.cg-nb table th{background-color:#fafafa;font-weight:600}
+.cg-nb table th.idx{color:#888;font-weight:normal;background-color:transparent}
+.cg-nb table .num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .cg-nb h4{margin:10px 0 4px}
 .cg-nb p{margin:4px 0 8px;max-width:70em}
 `;
