@@ -101,12 +101,13 @@ export interface NotebookRun {
  */
 export async function runNotebooks(
   names: readonly string[] = NOTEBOOKS,
-  opts: { env?: NodeJS.ProcessEnv; timeoutSeconds?: number; log?: (s: string) => void } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutSeconds?: number; log?: (s: string) => void; outDir?: string } = {},
 ): Promise<NotebookRun[]> {
   const log = opts.log ?? (() => {});
   ensureKernel(log);
   const jupyter = findJupyter()!;
-  fs.mkdirSync(EXECUTED_DIR, { recursive: true });
+  const outDir = opts.outDir ? path.resolve(opts.outDir) : EXECUTED_DIR;
+  fs.mkdirSync(outDir, { recursive: true });
   const results: NotebookRun[] = [];
   for (const name of names) {
     const file = path.join(NOTEBOOKS_DIR, `${name}.ipynb`);
@@ -124,10 +125,10 @@ export async function runNotebooks(
       "--ExecutePreprocessor.kernel_name=tslab",
       `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 3600}`,
       "--output-dir",
-      EXECUTED_DIR,
+      outDir,
       file,
     ];
-    const executed = path.join(EXECUTED_DIR, `${name}.ipynb`);
+    const executed = path.join(outDir, `${name}.ipynb`);
     fs.rmSync(executed, { force: true });
     const { code, output } = await runProcess(jupyter, args, { cwd: NOTEBOOKS_DIR, env: jupyterEnv(opts.env) });
     const seconds = (Date.now() - started) / 1000;
@@ -152,11 +153,30 @@ type NotebookJson = {
   cells: Array<{
     cell_type: string;
     source: string | string[];
-    outputs?: Array<{ output_type: string; name?: string; text?: string | string[]; ename?: string; evalue?: string }>;
+    outputs?: Array<{ output_type: string; name?: string; text?: string | string[]; ename?: string; evalue?: string; data?: Record<string, unknown> }>;
   }>;
 };
 
 const joinText = (t: string | string[] | undefined): string => (Array.isArray(t) ? t.join("") : t ?? "");
+
+/** What an executed notebook shows, counted from its outputs (see {@link executedOutputs}). */
+export interface ExecutedOutputs {
+  /** Code cells that wrote to stderr (a notebook shows each as a warning block). */
+  stderrCells: number;
+  /** What they wrote: "code cell N: first line", one per cell. */
+  stderr: string[];
+  /** Tables in HTML outputs (figures' outputs excluded). */
+  htmlTables: number;
+  /** Figures: outputs carrying the plotly MIME type; of those, how many also carry the HTML fallback. */
+  figures: number;
+  figuresWithHtml: number;
+  /** HTML outputs that draw a plotly figure without the plotly MIME type (the old, HTML-only way). */
+  htmlOnlyFigures: number;
+  /** Stream outputs that look like a text table (box drawing, as danfo's print() writes). */
+  textTables: number;
+}
+
+const BOX_DRAWING = /[\u2550-\u256c\u2500-\u253c]{3}/;
 
 /** The first failing cell of an executed notebook (number, first source line, its output), and stderr count. */
 export function inspectExecuted(nb: NotebookJson): { error?: string; stderrCells: number } {
@@ -178,6 +198,53 @@ export function inspectExecuted(nb: NotebookJson): { error?: string; stderrCells
     }
   }
   return { error, stderrCells };
+}
+
+/** The tables and figures an executed notebook shows, and what would read badly (stderr blocks, text tables). */
+export function executedOutputs(nb: NotebookJson): ExecutedOutputs {
+  const r: ExecutedOutputs = { stderrCells: 0, stderr: [], htmlTables: 0, figures: 0, figuresWithHtml: 0, htmlOnlyFigures: 0, textTables: 0 };
+  let codeCell = 0;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== "code") continue;
+    codeCell++;
+    const outs = cell.outputs ?? [];
+    const err = outs.filter((o) => o.output_type === "stream" && o.name === "stderr").map((o) => joinText(o.text)).join("");
+    if (err) {
+      r.stderrCells++;
+      r.stderr.push(`code cell ${codeCell}: ${err.trim().split("\n")[0]}`);
+    }
+    for (const o of outs) {
+      if (o.output_type === "stream" && BOX_DRAWING.test(joinText(o.text))) r.textTables++;
+      const data = o.data ?? {};
+      const html = joinText(data["text/html"] as string | string[] | undefined);
+      if ("application/vnd.plotly.v1+json" in data) {
+        r.figures++;
+        if (html.includes("Plotly.newPlot")) r.figuresWithHtml++;
+      } else if (html.includes("Plotly.newPlot")) {
+        r.htmlOnlyFigures++;
+      } else if (html) {
+        r.htmlTables += (html.match(/<table[\s>]/g) ?? []).length;
+      }
+    }
+  }
+  return r;
+}
+
+/**
+ * Render an executed notebook to HTML with nbconvert (what CI and a reader without Jupyter can open),
+ * into `outDir`; returns the HTML file's path. Throws with nbconvert's output when it fails.
+ */
+export async function exportNotebookHtml(executedFile: string, outDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const jupyter = findJupyter();
+  if (!jupyter) throw new UserError("Jupyter is not installed (needed for nbconvert)");
+  fs.mkdirSync(outDir, { recursive: true });
+  const { code, output } = await runProcess(jupyter, ["nbconvert", "--to", "html", "--output-dir", path.resolve(outDir), path.resolve(executedFile)], {
+    cwd: path.dirname(path.resolve(executedFile)),
+    env: jupyterEnv(opts.env),
+  });
+  const file = path.join(path.resolve(outDir), path.basename(executedFile).replace(/\.ipynb$/, ".html"));
+  if (code !== 0 || !fs.existsSync(file)) throw new Error(`nbconvert --to html failed for ${executedFile}:\n${lastLines(output, 20)}`);
+  return file;
 }
 
 function lastLines(text: string, n: number): string {
