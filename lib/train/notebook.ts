@@ -35,6 +35,7 @@ export async function locateTable(opts: { quick?: boolean; quickCovers?: number;
     // InceptionV3 maps, so the quick notebook can train its tiny version of the study's Flatten head.
     config: { ...defaultFeatureConfig(), ...withInceptionMaps(defaultFeatureConfig()), limit: opts.quickCovers ?? 150, sample: "spread", workers: 1, cacheDir: path.join(datasetsDir(), "features", "covers.cache") },
     progress: false,
+    log: opts.log ?? (() => undefined),
   });
   return table;
 }

@@ -176,20 +176,36 @@ export async function runInputSet(ds: LabelledDataset, folds: Fold[], name: stri
   };
 }
 
-/** Run the study on a FeatureSet. */
-export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{ results: StudyResults; bestDataset: LabelledDataset; bestInputSet: string; bestHead: PooledHeadConfig; bestBackbones: string[] }> {
-  await initTf();
-  const t0 = Date.now();
-  const steps: Record<string, number> = {};
-  const step = (name: string, since: number) => (steps[name] = (Date.now() - since) / 1000);
-  const notes: string[] = [];
-  const log = config.log;
+/** Wall time of the study's named steps (results.json → timings.steps). */
+class StepClock {
+  readonly t0 = Date.now();
+  readonly steps: Record<string, number> = {};
+  async time<T>(name: string, work: () => Promise<T> | T): Promise<T> {
+    const since = Date.now();
+    const out = await work();
+    this.steps[name] = (Date.now() - since) / 1000;
+    return out;
+  }
+}
 
-  const available = Object.keys(fset.embeddings);
-  const imgBackbones = config.imgBackbones === "auto" ? defaultImgBackbones(available) : config.imgBackbones;
-  if (imgBackbones.length === 0) throw new Error(`the feature table ${fset.tablePath} has no pooled embeddings: build it with an embedding backbone`);
+/** The two populations of one study, refined from the table, with their folds. */
+interface Populations {
+  kept: string[];
+  rows: number[];
+  all: LabelledDataset;
+  faces: LabelledDataset;
+  dataset: DatasetInfo;
+  collections: string[];
+  foldsAll: Fold[];
+  foldsFaces: Fold[];
+}
 
-  // Refine: rows usable for the requested genres, then the kept genres (those with examples).
+/**
+ * Refine: rows usable for the requested genres, the genres kept (those with examples), both
+ * populations, what the report says about them, and the folds — stratified by label set and, with
+ * several collections, by collection (see foldLabels); the same folds serve every input set.
+ */
+function studyPopulations(fset: FeatureSet, config: StudyConfig, imgBackbones: string[], notes: string[]): Populations {
   const usable0 = usableRows(fset, config.genres);
   const { kept, dropped } = keptGenres(fset, usable0.rows, config.genres, config.minPositives);
   for (const d of dropped) notes.push(`Genre "${d.genre}" dropped: ${d.reason}.`);
@@ -198,7 +214,7 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   const faces = buildDataset(fset, rows, { genres: kept, imgBackbones, population: "faces" });
   const facesKept = keptGenres(fset, faces.sourceRows, kept, config.minPositives);
   if (facesKept.dropped.length) notes.push(`On the faces population, ${facesKept.dropped.map((d) => `${d.genre} (${d.reason})`).join("; ")}: kept for comparability, its per-genre numbers are unreliable.`);
-  log(`study: ${all.n} covers (${faces.n} with a face), genres ${kept.join(", ")}; img = ${imgBackbones.join(" + ")}`);
+  config.log(`study: ${all.n} covers (${faces.n} with a face), genres ${kept.join(", ")}; img = ${imgBackbones.join(" + ")}`);
 
   const genreCounts: DatasetInfo["genreCounts"] = {};
   kept.forEach((g, j) => {
@@ -223,27 +239,49 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     collections: describeCollections(fset, all, faces),
   };
   const collections = collectionNames(all);
-  if (collections.length > 1) log(`study: collections ${dataset.collections!.map((c) => `${c.name} (${c.rows})`).join(", ")}; folds stratified by genre within each`);
+  if (collections.length > 1) config.log(`study: collections ${dataset.collections!.map((c) => `${c.name} (${c.rows})`).join(", ")}; folds stratified by genre within each`);
 
-  // Stratified by label set and, with several collections, by collection (see foldLabels).
   const foldsAll = repeatedStratifiedFolds(foldLabels(all), config.folds, config.repeats, config.seed);
   const foldsFaces = faces.n >= config.folds * 2 ? repeatedStratifiedFolds(foldLabels(faces), config.folds, config.repeats, config.seed) : [];
   if (foldsFaces.length === 0) notes.push(`Only ${faces.n} covers have a face: the faces population was not evaluated.`);
+  return { kept, rows, all, faces, dataset, collections, foldsAll, foldsFaces };
+}
 
-  let since = Date.now();
-  const baselinesAll = baselines(all, foldsAll, config.seed);
-  const baselinesFaces = foldsFaces.length ? baselines(faces, foldsFaces, config.seed) : baselinesAll;
-  step("baselines", since);
+type VariantSpec = { name: string; head: PooledHeadConfig; backbones: string[]; inputSet: string };
 
-  const variantSpecs: { name: string; head: PooledHeadConfig; backbones: string[]; inputSet: string }[] = [];
-  if (config.variants) {
-    variantSpecs.push({ name: `img [mlp256]`, head: MLP_VARIANT(config.head), backbones: imgBackbones, inputSet: "img" });
-    // Every other backbone of the table, alone and concatenated with the img block's.
-    const others = available.filter((b) => !imgBackbones.includes(b));
-    for (const b of imgBackbones.length > 1 ? imgBackbones : others) variantSpecs.push({ name: `img [${b} only]`, head: config.head, backbones: [b], inputSet: "img" });
-    if (others.length) variantSpecs.push({ name: `img [${[...imgBackbones, ...others].join(" + ")}]`, head: config.head, backbones: [...imgBackbones, ...others], inputSet: "img" });
-    variantSpecs.push({ name: `img+face+clr [mlp256]`, head: MLP_VARIANT(config.head), backbones: imgBackbones, inputSet: "img+face+clr" });
-  }
+/** Head/backbone variants on all covers: the MLP head, and every other backbone of the table alone and concatenated. */
+function variantSpecsOf(config: StudyConfig, imgBackbones: string[], available: string[]): VariantSpec[] {
+  if (!config.variants) return [];
+  const specs: VariantSpec[] = [{ name: `img [mlp256]`, head: MLP_VARIANT(config.head), backbones: imgBackbones, inputSet: "img" }];
+  const others = available.filter((b) => !imgBackbones.includes(b));
+  for (const b of imgBackbones.length > 1 ? imgBackbones : others) specs.push({ name: `img [${b} only]`, head: config.head, backbones: [b], inputSet: "img" });
+  if (others.length) specs.push({ name: `img [${[...imgBackbones, ...others].join(" + ")}]`, head: config.head, backbones: [...imgBackbones, ...others], inputSet: "img" });
+  specs.push({ name: `img+face+clr [mlp256]`, head: MLP_VARIANT(config.head), backbones: imgBackbones, inputSet: "img+face+clr" });
+  return specs;
+}
+
+/** Everything the pooled-head folds produce. */
+interface PooledRuns {
+  inputSets: Record<string, InputSetResult>;
+  allCovers: Record<string, InputSetResult>;
+  cvs: Record<string, CvOutcome>;
+  variants: Record<string, InputSetResult>;
+  variantCfg: Record<string, VariantSpec>;
+  dataSizeCurve: DataSizeCurve | null;
+  transfer: TransferResult | null;
+  extraData: ExtraDataResult[];
+  workers: number;
+}
+
+/**
+ * Every pooled-head fold of the study — both populations' input sets, the variants, the data-size
+ * curve and, with several collections, transfer and extra data — with one progress line whose ETA
+ * follows each fold's estimated cost, on worker threads when config.workers > 1 (see
+ * StudyConfig.workers); Ctrl-C stops the workers.
+ */
+async function runPooledFolds(fset: FeatureSet, pop: Populations, config: StudyConfig, imgBackbones: string[], variantSpecs: VariantSpec[], clock: StepClock): Promise<PooledRuns> {
+  const { all, faces, foldsAll, foldsFaces, collections } = pop;
+  const log = config.log;
   const fractions = [...new Set(config.dataFractions.filter((f) => f > 0 && f < 1))].sort((a, b) => a - b);
   // Several collections: per collection a within-collection CV (transfer), an own and an own + extra CV
   // (extra data), and one transfer fit per direction.
@@ -255,25 +293,26 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   // The same foldCost runInputSet ticks with: training rows of the folds × the input set's dims.
   const faceRows = trainRowsOf(foldsFaces);
   const allRows = trainRowsOf(foldsAll);
+  const collectionFoldCost = foldCost(Math.round(allRows / Math.max(1, collections.length)), setDims(all, "img"), config.head);
   const totalWork =
     FACES_INPUT_SETS.reduce((a, s) => a + foldsFaces.length * foldCost(faceRows, setDims(faces, s), config.head), 0) +
     ALL_INPUT_SETS.reduce((a, s) => a + foldsAll.length * foldCost(allRows, setDims(all, s), config.head), 0) +
     variantSpecs.reduce((a, v) => a + foldsAll.length * foldCost(allRows, setDims(all, v.inputSet) - imgDims(imgBackbones) + imgDims(v.backbones), v.head), 0) +
     fractions.reduce((a, f) => a + foldsAll.length * foldCost(Math.round(allRows * f), setDims(all, "img"), config.head), 0) +
-    collectionFolds * foldCost(Math.round(allRows / Math.max(1, collections.length)), setDims(all, "img"), config.head);
+    collectionFolds * collectionFoldCost;
   const progress = new Progress("study", totalFolds, { unit: "folds", work: totalWork });
 
-  // The pooled-head folds, on worker threads when config.workers > 1 (see StudyConfig.workers).
-  since = Date.now();
   let pool: FoldPool | null = null;
   if (config.workers > 1) {
-    try {
-      pool = await startFoldPool(config.workers);
-    } catch (err) {
-      log(`study: the fold workers could not start (${(err as Error).message}); running every fold in this thread`);
-    }
+    pool = await clock.time("start workers", async () => {
+      try {
+        return await startFoldPool(config.workers);
+      } catch (err) {
+        log(`study: the fold workers could not start (${(err as Error).message}); running every fold in this thread`);
+        return null;
+      }
+    });
   }
-  if (config.workers > 1) step("start workers", since);
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) return;
@@ -282,52 +321,43 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     void pool?.terminate(new Error("interrupted (Ctrl-C)"));
   };
   if (pool) process.on("SIGINT", onSigint);
-  const inputSets: Record<string, InputSetResult> = {};
-  const allCovers: Record<string, InputSetResult> = {};
-  const cvs: Record<string, CvOutcome> = {};
-  const variants: Record<string, InputSetResult> = {};
-  const variantCfg: Record<string, { head: PooledHeadConfig; backbones: string[]; inputSet: string }> = {};
-  let dataSizeCurve: DataSizeCurve | null = null;
-  let transfer: TransferResult | null = null;
-  let extraData: ExtraDataResult[] = [];
+  const out: PooledRuns = { inputSets: {}, allCovers: {}, cvs: {}, variants: {}, variantCfg: {}, dataSizeCurve: null, transfer: null, extraData: [], workers: pool ? pool.size : 1 };
   const run = (label: string): InputSetRun => ({ head: config.head, backbones: imgBackbones, seed: config.seed, progress, pool, label });
+  const line = (r: InputSetResult) => `micro-F1 ${r.microF1.mean.toFixed(3)}  AUC ${r.rocAucMacro.mean.toFixed(3)}`;
   try {
-    since = Date.now();
-    for (const name of foldsFaces.length ? FACES_INPUT_SETS : []) {
-      inputSets[name] = (await runInputSet(faces, foldsFaces, name, run(`input set ${name} on the covers with faces`))).result;
-      log(`  faces  ${name.padEnd(14)} micro-F1 ${inputSets[name].microF1.mean.toFixed(3)}  AUC ${inputSets[name].rocAucMacro.mean.toFixed(3)}  (${inputSets[name].seconds.toFixed(0)} s)`);
-    }
-    pool?.forget(faces);
-    step("faces population", since);
-    since = Date.now();
-    for (const name of ALL_INPUT_SETS) {
-      const r = await runInputSet(all, foldsAll, name, run(`input set ${name} on all covers`));
-      allCovers[name] = r.result;
-      cvs[name] = r.cv;
-      log(`  all    ${name.padEnd(14)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}  (${r.result.seconds.toFixed(0)} s)`);
-    }
-    step("all covers", since);
-    since = Date.now();
-    for (const v of variantSpecs) {
-      const ds = v.backbones.join() === imgBackbones.join() ? all : buildDataset(fset, rows, { genres: kept, imgBackbones: v.backbones, population: "all" });
-      const r = await runInputSet(ds, foldsAll, v.inputSet, { ...run(`variant ${v.name} on all covers`), head: v.head, backbones: v.backbones });
-      if (ds !== all) pool?.forget(ds);
-      variants[v.name] = r.result;
-      cvs[v.name] = r.cv;
-      variantCfg[v.name] = v;
-      log(`  variant ${v.name.padEnd(26)} micro-F1 ${r.result.microF1.mean.toFixed(3)}  AUC ${r.result.rocAucMacro.mean.toFixed(3)}`);
-    }
-    step("variants", since);
-    since = Date.now();
-    if (fractions.length && allCovers.img) {
-      dataSizeCurve = await runDataSizeCurve(all, foldsAll, fractions, allCovers.img, run);
-      log(`  data-size curve (img): ${dataSizeCurve.points.map((p) => `${p.trainRows} covers ${p.microF1.mean.toFixed(3)}`).join(", ")}; ${dataSizeCurve.perDoubling.microF1.toFixed(3)} micro-F1 per doubling`);
-      step("data-size curve", since);
+    await clock.time("faces population", async () => {
+      for (const name of foldsFaces.length ? FACES_INPUT_SETS : []) {
+        out.inputSets[name] = (await runInputSet(faces, foldsFaces, name, run(`input set ${name} on the covers with faces`))).result;
+        log(`  faces  ${name.padEnd(14)} ${line(out.inputSets[name])}  (${out.inputSets[name].seconds.toFixed(0)} s)`);
+      }
+      pool?.forget(faces);
+    });
+    await clock.time("all covers", async () => {
+      for (const name of ALL_INPUT_SETS) {
+        const r = await runInputSet(all, foldsAll, name, run(`input set ${name} on all covers`));
+        out.allCovers[name] = r.result;
+        out.cvs[name] = r.cv;
+        log(`  all    ${name.padEnd(14)} ${line(r.result)}  (${r.result.seconds.toFixed(0)} s)`);
+      }
+    });
+    await clock.time("variants", async () => {
+      for (const v of variantSpecs) {
+        const ds = v.backbones.join() === imgBackbones.join() ? all : buildDataset(fset, pop.rows, { genres: pop.kept, imgBackbones: v.backbones, population: "all" });
+        const r = await runInputSet(ds, foldsAll, v.inputSet, { ...run(`variant ${v.name} on all covers`), head: v.head, backbones: v.backbones });
+        if (ds !== all) pool?.forget(ds);
+        out.variants[v.name] = r.result;
+        out.cvs[v.name] = r.cv;
+        out.variantCfg[v.name] = v;
+        log(`  variant ${v.name.padEnd(26)} ${line(r.result)}`);
+      }
+    });
+    if (fractions.length && out.allCovers.img) {
+      out.dataSizeCurve = await clock.time("data-size curve", () => runDataSizeCurve(all, foldsAll, fractions, out.allCovers.img, run));
+      log(`  data-size curve (img): ${out.dataSizeCurve.points.map((p) => `${p.trainRows} covers ${p.microF1.mean.toFixed(3)}`).join(", ")}; ${out.dataSizeCurve.perDoubling.microF1.toFixed(3)} micro-F1 per doubling`);
     }
     if (multi) {
-      since = Date.now();
-      ({ transfer, extraData } = await runCollectionSteps(fset, all, foldsAll, imgBackbones, config, { inputSet: "img", head: config.head, seed: config.seed, pool, onStep: () => progress.tick("collections", 1, foldCost(Math.round(allRows / collections.length), setDims(all, "img"), config.head)) }));
-      step("transfer and extra data", since);
+      const collectionRun: CollectionRun = { inputSet: "img", head: config.head, seed: config.seed, pool, onStep: () => progress.tick("collections", 1, collectionFoldCost) };
+      Object.assign(out, await clock.time("transfer and extra data", () => runCollectionSteps(fset, all, foldsAll, imgBackbones, config, collectionRun)));
     }
     await pool?.close();
   } catch (err) {
@@ -338,12 +368,14 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
     process.removeListener("SIGINT", onSigint);
     progress.finish();
   }
+  return out;
+}
 
-  // Comparisons: does adding faces (colour) to a model help, on identical folds?
+/** Does adding faces (colour) to a model help, on identical folds? The paired comparisons and the answer in words. */
+function compareFacesAndColour(runs: PooledRuns, pop: Populations): { comparisons: Comparison[]; answer: StudyResults["answer"] } {
   const requests: ComparisonRequest[] = [];
-  const metrics = ["microF1", "rocAucMacro"];
-  for (const metric of metrics) {
-    if (foldsFaces.length) {
+  for (const metric of ["microF1", "rocAucMacro"]) {
+    if (pop.foldsFaces.length) {
       requests.push({ a: "img+face", b: "img", population: "faces", metric });
       requests.push({ a: "img+face+clr", b: "img+clr", population: "faces", metric });
       requests.push({ a: "img+clr", b: "img", population: "faces", metric });
@@ -354,105 +386,143 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   }
   const comparisons: Comparison[] = compareInputSets(
     requests,
-    (pop, name) => (pop === "faces" ? inputSets[name] : allCovers[name]),
-    (pop) => testTrainRatio(pop === "faces" ? foldsFaces : foldsAll),
+    (p, name) => (p === "faces" ? runs.inputSets[name] : runs.allCovers[name]),
+    (p) => testTrainRatio(p === "faces" ? pop.foldsFaces : pop.foldsAll),
   );
   const isFace = (c: Comparison) => c.a.includes("face") && !c.b.includes("face");
-  const answer = {
-    faces: answerFrom(comparisons.filter(isFace), "faces"),
-    colour: answerFrom(comparisons.filter((c) => c.a.includes("clr") && !c.b.includes("clr")), "colour"),
+  return {
+    comparisons,
+    answer: {
+      faces: answerFrom(comparisons.filter(isFace), "faces"),
+      colour: answerFrom(comparisons.filter((c) => c.a.includes("clr") && !c.b.includes("clr")), "colour"),
+    },
   };
+}
 
-  // Best all-covers configuration by mean micro-F1 (input sets and variants).
-  const candidates: { key: string; result: InputSetResult; inputSet: string; head: PooledHeadConfig; backbones: string[] }[] = [
-    ...ALL_INPUT_SETS.map((n) => ({ key: n, result: allCovers[n], inputSet: n, head: config.head, backbones: imgBackbones })),
-    ...Object.entries(variants).map(([n, r]) => ({ key: n, result: r, ...variantCfg[n] })),
+type Candidate = { key: string; result: InputSetResult; inputSet: string; head: PooledHeadConfig; backbones: string[] };
+
+/** The best all-covers configuration by mean micro-F1 (input sets and variants), and its dataset. */
+function pickBest(fset: FeatureSet, pop: Populations, runs: PooledRuns, config: StudyConfig, imgBackbones: string[], notes: string[]): { best: Candidate; bestDs: LabelledDataset } {
+  const candidates: Candidate[] = [
+    ...ALL_INPUT_SETS.map((n) => ({ key: n, result: runs.allCovers[n], inputSet: n, head: config.head, backbones: imgBackbones })),
+    ...Object.entries(runs.variants).map(([n, r]) => ({ key: n, result: r, ...runs.variantCfg[n] })),
   ];
   const best = candidates.reduce((a, c) => (c.result.microF1.mean > a.result.microF1.mean ? c : a));
   if (candidates.length > 1) notes.push(`The best configuration (${best.key}) was picked among ${candidates.length} on the same folds: its CV numbers are slightly optimistic.`);
-  const bestCv = cvs[best.key];
-  const bestDs = best.backbones.join() === imgBackbones.join() ? all : buildDataset(fset, rows, { genres: kept, imgBackbones: best.backbones, population: "all" });
-  const examples = pickExamples(bestDs, bestCv, config.examples, config.seed);
+  const bestDs = best.backbones.join() === imgBackbones.join() ? pop.all : buildDataset(fset, pop.rows, { genres: pop.kept, imgBackbones: best.backbones, population: "all" });
+  return { best, bestDs };
+}
 
-  // The study's own tables.
-  let thesisHead: ThesisHeadResult | null = null;
-  since = Date.now();
-  let thesisTablesResult: ThesisHeadResult["thesisTables"] = null;
-  if (config.thesisTables) {
+/** The study's own tables (face + colour on its 1,016 rows) and its Flatten head, each optional and never fatal. */
+async function runThesisParts(fset: FeatureSet, pop: Populations, config: StudyConfig, clock: StepClock, notes: string[]): Promise<ThesisHeadResult | null> {
+  const tables = await clock.time("thesis tables", async () => {
+    if (!config.thesisTables) return null;
     try {
-      thesisTablesResult = await runThesisTables(config.thesisTables, config);
-      log(`  thesis tables face+clr: single split micro-F1 ${thesisTablesResult.singleSplit.microF1.mean.toFixed(3)} (0.5) / ${thesisTablesResult.singleSplitTuned.microF1.mean.toFixed(3)} (tuned); CV ${thesisTablesResult.cv.microF1.mean.toFixed(3)}; predict-all ${thesisTablesResult.baselines.predictAll.microF1.mean.toFixed(3)}`);
+      const t = await runThesisTables(config.thesisTables, config);
+      config.log(`  thesis tables face+clr: single split micro-F1 ${t.singleSplit.microF1.mean.toFixed(3)} (0.5) / ${t.singleSplitTuned.microF1.mean.toFixed(3)} (tuned); CV ${t.cv.microF1.mean.toFixed(3)}; predict-all ${t.baselines.predictAll.microF1.mean.toFixed(3)}`);
+      return t;
     } catch (err) {
       notes.push(`The study's own tables were not evaluated: ${(err as Error).message}`);
+      return null;
     }
-  }
-  step("thesis tables", since);
-  since = Date.now();
-  if (config.thesisHead && foldsFaces.length) {
-    try {
-      thesisHead = { ...(await config.thesisHead(fset, faces, log)), thesisTables: thesisTablesResult };
-    } catch (err) {
-      notes.push(`The study's Flatten head was not run: ${(err as Error).message}`);
+  });
+  return clock.time("thesis head", async () => {
+    let thesisHead: ThesisHeadResult | null = null;
+    if (config.thesisHead && pop.foldsFaces.length) {
+      try {
+        thesisHead = { ...(await config.thesisHead(fset, pop.faces, config.log)), thesisTables: tables };
+      } catch (err) {
+        notes.push(`The study's Flatten head was not run: ${(err as Error).message}`);
+      }
     }
-  }
-  if (!thesisHead && thesisTablesResult) {
-    thesisHead = { ...thesisHeadNotRun(config.thesisHead ? "see notes" : "the Flatten head was not requested (use --thesis-head)"), thesisTables: thesisTablesResult };
-  }
-  step("thesis head", since);
+    if (!thesisHead && tables) thesisHead = { ...thesisHeadNotRun(config.thesisHead ? "see notes" : "the Flatten head was not requested (use --thesis-head)"), thesisTables: tables };
+    return thesisHead;
+  });
+}
 
-  // The best configuration, trained on all covers, as a checkpoint predict can use.
-  let bestCheckpoint: string | null = null;
-  const learningCurves = [...(thesisHead?.learningCurves ?? [])];
-  if (config.checkpointDir) {
-    since = Date.now();
+/** The best configuration trained on all covers, saved as a checkpoint predict can use (null without config.checkpointDir). */
+async function writeBestCheckpoint(fset: FeatureSet, best: Candidate, bestDs: LabelledDataset, config: StudyConfig, clock: StepClock): Promise<{ dir: string; curve: LearningCurve } | null> {
+  const dir = config.checkpointDir;
+  if (!dir) return null;
+  return clock.time("checkpoint", async () => {
     const trained = trainFinalHead(bestDs, best.inputSet, best.head, config.seed);
     const meta = buildMeta({ ds: bestDs, inputSet: best.inputSet, imgBackbones: best.backbones, head: best.head, trained, table: fset.tablePath, cv: { microF1: best.result.microF1, macroF1: best.result.macroF1, rocAucMacro: best.result.rocAucMacro } });
-    await saveCheckpoint(config.checkpointDir, meta, trained.weights);
-    bestCheckpoint = path.resolve(config.checkpointDir);
-    learningCurves.push(trained.curve);
-    log(`  best checkpoint: ${best.key} → ${bestCheckpoint}`);
-    step("checkpoint", since);
-  }
+    await saveCheckpoint(dir, meta, trained.weights);
+    config.log(`  best checkpoint: ${best.key} → ${path.resolve(dir)}`);
+    return { dir: path.resolve(dir), curve: trained.curve };
+  });
+}
+
+/** The protocol in results.json: how folds, thresholds, intervals and tests were made. */
+function protocolInfo(config: StudyConfig, pop: Populations, available: string[], imgBackbones: string[]): StudyResults["protocol"] {
+  return {
+    folds: config.folds,
+    repeats: config.repeats,
+    seed: config.seed,
+    stratification: "iterative stratification for multi-label data (Sechidis et al. 2011), seeded per repeat",
+    thresholds: DEFAULT_CV.innerFolds >= 2 ? `per genre, F1-optimal on inner ${DEFAULT_CV.innerFolds}-fold out-of-fold scores of each training fold (never on test rows)` : `per genre, F1-optimal on a stratified ${Math.round(DEFAULT_CV.innerFraction * 100)} % hold-out of each training fold (never on test rows)`,
+    ciMethod: "mean over folds × repeats; 95 % corrected resampled t interval (Nadeau & Bengio 2003)",
+    comparisonTest: "paired corrected resampled t-test on identical folds, Holm correction across all comparisons",
+    head: { ...config.head, name: headName(config.head), standardisation: "fitted on training rows only" },
+    backbones: available,
+    imgBackbones,
+    testTimeFlip: false,
+    quick: config.quick,
+    foldSizes: pop.foldsAll.map((f) => ({ repeat: f.repeat, fold: f.fold, trainSize: f.train.length, testSize: f.test.length })),
+    populations: { faces: pop.faces.n, all: pop.all.n },
+  };
+}
+
+/**
+ * Run the study on a FeatureSet, step by step: refine into two populations with their folds,
+ * baselines, every pooled-head fold (input sets, variants, data-size curve, collections), the
+ * faces and colour comparisons, the best configuration, the study's own tables and Flatten head,
+ * the best checkpoint — then results.json's content.
+ */
+export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{ results: StudyResults; bestDataset: LabelledDataset; bestInputSet: string; bestHead: PooledHeadConfig; bestBackbones: string[] }> {
+  await initTf();
+  const clock = new StepClock();
+  const notes: string[] = [];
+  const available = Object.keys(fset.embeddings);
+  const imgBackbones = config.imgBackbones === "auto" ? defaultImgBackbones(available) : config.imgBackbones;
+  if (imgBackbones.length === 0) throw new Error(`the feature table ${fset.tablePath} has no pooled embeddings: build it with an embedding backbone`);
+
+  const pop = studyPopulations(fset, config, imgBackbones, notes);
+  const { baselinesAll, baselinesFaces } = await clock.time("baselines", () => {
+    const onAll = baselines(pop.all, pop.foldsAll, config.seed);
+    return { baselinesAll: onAll, baselinesFaces: pop.foldsFaces.length ? baselines(pop.faces, pop.foldsFaces, config.seed) : onAll };
+  });
+  const runs = await runPooledFolds(fset, pop, config, imgBackbones, variantSpecsOf(config, imgBackbones, available), clock);
+  const { comparisons, answer } = compareFacesAndColour(runs, pop);
+  const { best, bestDs } = pickBest(fset, pop, runs, config, imgBackbones, notes);
+  const examples = pickExamples(bestDs, runs.cvs[best.key], config.examples, config.seed);
+  const thesisHead = await runThesisParts(fset, pop, config, clock, notes);
+  const checkpoint = await writeBestCheckpoint(fset, best, bestDs, config, clock);
 
   const results: StudyResults = {
     version: 1,
     createdAt: new Date().toISOString(),
-    dataset,
-    protocol: {
-      folds: config.folds,
-      repeats: config.repeats,
-      seed: config.seed,
-      stratification: "iterative stratification for multi-label data (Sechidis et al. 2011), seeded per repeat",
-      thresholds: DEFAULT_CV.innerFolds >= 2 ? `per genre, F1-optimal on inner ${DEFAULT_CV.innerFolds}-fold out-of-fold scores of each training fold (never on test rows)` : `per genre, F1-optimal on a stratified ${Math.round(DEFAULT_CV.innerFraction * 100)} % hold-out of each training fold (never on test rows)`,
-      ciMethod: "mean over folds × repeats; 95 % corrected resampled t interval (Nadeau & Bengio 2003)",
-      comparisonTest: "paired corrected resampled t-test on identical folds, Holm correction across all comparisons",
-      head: { ...config.head, name: headName(config.head), standardisation: "fitted on training rows only" },
-      backbones: available,
-      imgBackbones,
-      testTimeFlip: false,
-      quick: config.quick,
-      foldSizes: foldsAll.map((f) => ({ repeat: f.repeat, fold: f.fold, trainSize: f.train.length, testSize: f.test.length })),
-      populations: { faces: faces.n, all: all.n },
-    },
+    dataset: pop.dataset,
+    protocol: protocolInfo(config, pop, available, imgBackbones),
     baselines: baselinesAll,
     baselinesFaces,
-    inputSets,
-    allCovers,
-    variants,
+    inputSets: runs.inputSets,
+    allCovers: runs.allCovers,
+    variants: runs.variants,
     thesisHead,
     comparisons,
     answer,
-    bestCheckpoint,
+    bestCheckpoint: checkpoint?.dir ?? null,
     bestCheckpointInputSet: best.key,
     bestCheckpointCv: stripCurves(best.result),
-    learningCurves,
-    dataSizeCurve,
+    learningCurves: [...(thesisHead?.learningCurves ?? []), ...(checkpoint ? [checkpoint.curve] : [])],
+    dataSizeCurve: runs.dataSizeCurve,
     // Every all-covers input set, and the best configuration when it is a variant (its checkpoint is what predict uses).
-    collections: collections.length > 1 ? scoresByCollection(all, Object.fromEntries([...new Set([...ALL_INPUT_SETS, best.key])].map((n) => [n, cvs[n]])), foldsAll) : {},
-    transfer,
-    extraData,
+    collections: pop.collections.length > 1 ? scoresByCollection(pop.all, Object.fromEntries([...new Set([...ALL_INPUT_SETS, best.key])].map((n) => [n, runs.cvs[n]])), pop.foldsAll) : {},
+    transfer: runs.transfer,
+    extraData: runs.extraData,
     examples,
-    timings: { totalSeconds: (Date.now() - t0) / 1000, steps, workers: pool ? pool.size : 1 },
+    timings: { totalSeconds: (Date.now() - clock.t0) / 1000, steps: clock.steps, workers: runs.workers },
     notes,
   };
   return { results, bestDataset: bestDs, bestInputSet: best.inputSet, bestHead: best.head, bestBackbones: best.backbones };
