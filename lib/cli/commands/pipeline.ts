@@ -5,6 +5,7 @@
 import type { Command } from "../framework";
 import { intOpt, stringOpt, stringsOpt } from "../framework";
 import { PIPELINE_DEFAULTS, runPipeline, summaryLines } from "../../pipeline";
+import { mlpInputSetsOpt } from "./study";
 
 export const pipelineCommand: Command = {
   name: "pipeline",
@@ -21,6 +22,7 @@ export const pipelineCommand: Command = {
     checkpoints: { type: "string", description: "parent folder of the best checkpoint", defaultText: "checkpoints/" },
     workers: { type: "string", description: "worker threads for feature extraction and for the study's folds", defaultText: "CPUs, at most 4" },
     seed: { type: "string", description: "random seed of the folds and heads", defaultText: String(PIPELINE_DEFAULTS.seed) },
+    mlp: { type: "string", description: "comma-separated all-covers input sets that also get the MLP(256) head as a variant, or none", defaultText: "img+face+clr" },
     "thesis-head": { type: "boolean", description: "also train the study's own Flatten head on mixed7 maps (adds InceptionV3 maps to the features; slow: ≈ 30 s/epoch/1000 covers)" },
     force: { type: "boolean", description: "recompute every step even when nothing changed" },
   },
@@ -45,6 +47,7 @@ export const pipelineCommand: Command = {
       seed: stringOpt(v, "seed") !== undefined ? intOpt(v, "seed", PIPELINE_DEFAULTS.seed, 0) : undefined,
       force: Boolean(v.force),
       thesisHead: Boolean(v["thesis-head"]),
+      ...(stringOpt(v, "mlp") !== undefined ? { studyConfig: { mlpInputSets: mlpInputSetsOpt(stringOpt(v, "mlp")!) } } : {}),
       features: workers !== undefined ? { workers } : undefined,
       studyWorkers: workers,
       log: ctx.log,

@@ -8,11 +8,20 @@ import { choiceOpt, intOpt, stringOpt } from "../framework";
 import { datasetsDir, checkpointsDir, resolveDataRoot, defaultFeatureTable } from "../../paths";
 import { readFeatureSet } from "../../features/store";
 import { writeJsonAtomic } from "../../util/fsx";
-import { defaultStudyConfig, runStudy, thesisTablesDir } from "../../train/study";
+import { ALL_INPUT_SETS, defaultStudyConfig, runStudy, thesisTablesDir } from "../../train/study";
+import { UsageError } from "../../util/errors";
 import { DEFAULT_HEAD } from "../../train/heads";
 import { defaultFoldWorkers } from "../../train/pool";
 import { thesisHeadRunner, thesisHeadSettings, DEFAULT_THESIS_HEAD } from "../../train/thesisHead";
 import { writeReport } from "../../report";
+
+/** `--mlp img,img+face+clr` (or none): input sets checked against the study's all-covers sets. */
+export function mlpInputSetsOpt(raw: string): string[] {
+  if (raw.trim() === "" || raw.trim() === "none") return [];
+  const sets = raw.split(",").map((x) => x.trim()).filter(Boolean);
+  for (const x of sets) if (!ALL_INPUT_SETS.includes(x)) throw new UsageError(`--mlp ${x}: not one of the all-covers input sets (${ALL_INPUT_SETS.join(", ")})`);
+  return sets;
+}
 
 export const studyCommand: Command = {
   name: "study",
@@ -32,6 +41,7 @@ export const studyCommand: Command = {
     "thesis-rows": { type: "string", description: "a stratified subset of this many covers with faces for the Flatten head, or all", defaultText: "1016 (the study's)" },
     "thesis-cv": { type: "string", description: "Flatten head: CV folds after the single split (0 = none)", defaultText: "3" },
     "no-variants": { type: "boolean", description: "skip the head/backbone variants on all covers" },
+    mlp: { type: "string", description: "comma-separated all-covers input sets that also get the MLP(256) head as a variant, or none", defaultText: "img+face+clr" },
     workers: { type: "string", description: "worker threads for the folds (0 or 1: all in this thread; same numbers either way)", defaultText: `CPUs, at most 4 (here ${defaultFoldWorkers()})` },
     quick: { type: "boolean", description: "reduced protocol for CI (also COVERGENRE_QUICK=1)" },
   },
@@ -53,6 +63,7 @@ export const studyCommand: Command = {
       ...(stringOpt(v, "genres") ? { genres: stringOpt(v, "genres")!.split(",").map((s) => s.trim()) } : {}),
       ...(stringOpt(v, "backbones") ? { imgBackbones: stringOpt(v, "backbones")!.split(",").map((s) => s.trim()) } : {}),
       variants: !v["no-variants"] && !quick,
+      ...(stringOpt(v, "mlp") !== undefined ? { mlpInputSets: mlpInputSetsOpt(stringOpt(v, "mlp")!) } : {}),
       thesisTables: thesisTablesDir(dataRoot),
       thesisHead: thesisHeadRunner(
         thesisHeadSettings({
