@@ -12,7 +12,7 @@ import type { FeatureSet } from "../features/store";
 import type { CollectionInfo, CollectionScores, ExtraDataResult, MetricSet, PairedDelta, TransferDirection, TransferResult } from "./results";
 import { buildDataset, parseInputSet, takeLabels, type LabelledDataset } from "./dataset";
 import type { Fold, LabelMatrix } from "./stratify";
-import { aggregate, crossValidateAsync, pooledScorer, runFoldScores, testTrainRatio, tuneOnTrainingRows, DEFAULT_CV, type CvOutcome, type FoldOutcome, type FoldRunner } from "./cv";
+import { aggregate, crossValidate, crossValidateAsync, pooledScorer, predictAllScorer, runFoldScores, testTrainRatio, DEFAULT_CV, type CvOutcome, type FoldOutcome, type FoldRunner } from "./cv";
 import type { PooledHeadConfig } from "./heads";
 import { applyThresholds, evaluate } from "./metrics";
 import { correctedResampledTTest } from "./stats";
@@ -194,15 +194,9 @@ export function transferOutcome(ds: LabelledDataset, trainRows: number[], testFo
   return { folds, oof: new Float32Array(0), oofPred: new Uint8Array(0), seconds: 0 };
 }
 
-/** Predict every genre on the folds' test rows (the baseline beside transfer and within). */
+/** Predict every genre on the folds' test rows: the study's predict-all baseline (lib/train/cv.ts), restricted folds and all. */
 function predictAllOutcome(ds: LabelledDataset, folds: Fold[]): CvOutcome {
-  const k = ds.k;
-  const outcomes = folds.map((fold) => {
-    const s = new Float32Array(fold.test.length * k).fill(1);
-    const thresholds = new Array(k).fill(0.5);
-    return { fold, metrics: evaluate(takeLabels(ds, fold.test), s, applyThresholds(s, fold.test.length, k, thresholds), fold.test.length, k), thresholds, scores: s };
-  });
-  return { folds: outcomes, oof: new Float32Array(0), oofPred: new Uint8Array(0), seconds: 0 };
+  return crossValidate(ds, folds, predictAllScorer, { ...DEFAULT_CV, thresholds: 0.5 });
 }
 
 /**

@@ -16,6 +16,23 @@ function syntheticFace(rng: () => number): CoverRow["faces"][number] {
   };
 }
 
+/** One cover row: colours drawn, then the face (the draws, in order, every synthetic set has always made). */
+function syntheticRow(rng: () => number, collection: string, id: number, genres: string[], hasFace: boolean, error: string | null): CoverRow {
+  return {
+    collection,
+    masterId: String(id),
+    path: `images/${id}.jpg`,
+    width: 300,
+    height: 300,
+    genres,
+    isMultiLabeled: genres.length > 1,
+    dominant: [rng() * 255, rng() * 255, rng() * 255],
+    meanColour: [rng() * 255, rng() * 255, rng() * 255],
+    faces: hasFace ? [syntheticFace(rng)] : [],
+    error,
+  };
+}
+
 export const SYN_GENRES = ["Electronic", "Folk, World, & Country", "Hip Hop", "Pop", "Rock"];
 
 /**
@@ -40,19 +57,7 @@ export function syntheticFeatureSet(n: number, seed = 1, dim = 32, signal = 1.5,
     const hasFace = rng() < 0.5;
     const block = Math.min(collections.length - 1, Math.floor((i * collections.length) / n));
     const id = 1000 + i - Math.ceil((block * n) / collections.length);
-    rows.push({
-      collection: collections[block],
-      masterId: String(id),
-      path: `images/${id}.jpg`,
-      width: 300,
-      height: 300,
-      genres,
-      isMultiLabeled: genres.length > 1,
-      dominant: [rng() * 255, rng() * 255, rng() * 255],
-      meanColour: [rng() * 255, rng() * 255, rng() * 255],
-      faces: hasFace ? [syntheticFace(rng)] : [],
-      error: i === 3 ? "cannot decode" : null,
-    });
+    rows.push(syntheticRow(rng, collections[block], id, genres, hasFace, i === 3 ? "cannot decode" : null));
   }
   const dirs = collections.map((c) => ({ name: c, dir: `/tmp/${c}`, layout: "labelled" as const, rows: rows.filter((r) => r.collection === c).length }));
   return { tablePath: "/tmp/syn.csv", coversDir: dirs[0].dir, collections: dirs, rows, embeddings: { mobilenet_v1: { dim, data: emb }, inception_v3: { dim: 8, data: emb2 } } };
@@ -105,19 +110,7 @@ export function syntheticCollections(parts: SyntheticPart[], seed = 1, dim = 16)
       const labels = part.shiftLabels ? js.map((j) => (j + 1) % SYN_GENRES.length) : js;
       const genres = SYN_GENRES.filter((_, j) => labels.includes(j));
       const hasFace = rng() < 0.5;
-      rows.push({
-        collection: part.name,
-        masterId: String(1000 + m),
-        path: `images/${1000 + m}.jpg`,
-        width: 300,
-        height: 300,
-        genres,
-        isMultiLabeled: genres.length > 1,
-        dominant: [rng() * 255, rng() * 255, rng() * 255],
-        meanColour: [rng() * 255, rng() * 255, rng() * 255],
-        faces: hasFace ? [syntheticFace(rng)] : [],
-        error: null,
-      });
+      rows.push(syntheticRow(rng, part.name, 1000 + m, genres, hasFace, null));
     }
   }
   const dirs = parts.map((p) => ({ name: p.name, dir: `/tmp/${p.name}`, layout: "labelled" as const, rows: p.n }));
