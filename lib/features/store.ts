@@ -274,9 +274,8 @@ export async function readMapsByKey(tablePath: string, backbone: string, keys: s
 
 /** Whether `tablePath` holds `backbone` maps for every one of `keys`. */
 export function hasMapsFor(tablePath: string, backbone: string, keys: string[]): boolean {
-  const file = sidecarPaths(tablePath).mapIndex(backbone);
-  if (!fs.existsSync(file)) return false;
-  const have = new Set((JSON.parse(fs.readFileSync(file, "utf8")) as MapIndex).paths);
+  if (!fs.existsSync(sidecarPaths(tablePath).mapIndex(backbone))) return false;
+  const have = new Set(readMapIndex(tablePath, backbone).paths);
   return keys.every((k) => have.has(k));
 }
 
