@@ -178,6 +178,9 @@ export interface ExecutedOutputs {
 
 const BOX_DRAWING = /[\u2550-\u256c\u2500-\u253c]{3}/;
 
+/** An uncaught error's trace: "SomethingError: message" followed by a stack line. */
+const UNCAUGHT_TRACE = /^\s*[A-Za-z]*Error: .*\n\s+at /m;
+
 /** The first failing cell of an executed notebook (number, first source line, its output), and stderr count. */
 export function inspectExecuted(nb: NotebookJson): { error?: string; stderrCells: number } {
   let stderrCells = 0;
@@ -188,6 +191,13 @@ export function inspectExecuted(nb: NotebookJson): { error?: string; stderrCells
     codeCell++;
     const outs = cell.outputs ?? [];
     if (outs.some((o) => o.output_type === "stream" && o.name === "stderr")) stderrCells++;
+    // tslab reports a rejected top-level await as an error trace on stderr, not as an error output:
+    // such a cell failed too, or a notebook whose data is missing would pass headless.
+    const trace = outs.filter((o) => o.output_type === "stream" && o.name === "stderr").map((o) => joinText(o.text)).find((t) => UNCAUGHT_TRACE.test(t));
+    if (trace && !error) {
+      const firstLine = joinText(cell.source).split("\n")[0];
+      error = `code cell ${codeCell} (${firstLine}) failed:\n${lastLines(trace.trim(), 15)}`;
+    }
     const err = outs.find((o) => o.output_type === "error");
     if (err && !error) {
       const printed = outs.filter((o) => o.output_type === "stream").map((o) => joinText(o.text)).join("").trim();

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { executedOutputs, exportNotebookHtml, inspectExecuted, jupyterStatus, runNotebooks } from "../../lib/notebooks";
 import { findChromium, withBrowser } from "../../lib/report/browser";
 import { locateTable } from "../../lib/train/notebook";
+import { resolveCollections } from "../../lib/paths";
 
 const NOTEBOOK = "03.Refine_Divide";
 const status = jupyterStatus();
@@ -29,7 +30,26 @@ if (HAVE_JUPYTER && !CHROMIUM) {
   // eslint-disable-next-line no-console
   console.warn("SKIPPED (browser part of) tests/notebooks/executed.test.ts: no Chromium installed (apt-get install -y --no-install-recommends chromium)");
 }
-const maybe = HAVE_JUPYTER ? describe : describe.skip;
+// The notebooks run on real covers (../shared/data in development and CI); without any, there is nothing to execute.
+let HAVE_COVERS = true;
+try {
+  resolveCollections();
+} catch {
+  HAVE_COVERS = false;
+  // eslint-disable-next-line no-console
+  console.warn("SKIPPED tests/notebooks/executed.test.ts: no covers found (../shared/data or COVERGENRE_COVERS); the notebooks need real covers");
+}
+const maybe = HAVE_JUPYTER && HAVE_COVERS ? describe : describe.skip;
+
+describe("a failed top-level await in a cell", () => {
+  test("tslab prints it as a trace on stderr: inspectExecuted counts it as the cell's failure", () => {
+    const cell = (source: string, text: string) => ({ cell_type: "code", source, outputs: [{ output_type: "stream", name: "stderr", text }] });
+    const failed = inspectExecuted({ cells: [cell("const x = 1;", "a warning\n"), cell("const t = await locateTable();", "UserError: No album covers found.\n    at resolveCollections (lib/paths.ts:153:30)\n")] } as Parameters<typeof inspectExecuted>[0]);
+    expect(failed.error).toMatch(/^code cell 2 \(const t = await locateTable\(\);\) failed:\nUserError: No album covers found/);
+    expect(failed.stderrCells).toBe(2);
+    expect(inspectExecuted({ cells: [cell("x", "a warning about Error: none\n")] } as Parameters<typeof inspectExecuted>[0]).error).toBeUndefined();
+  });
+});
 
 maybe(`${NOTEBOOK} executed headless (quick mode)`, () => {
   let dir: string;
