@@ -31,7 +31,11 @@ export async function extractFeatures(files: string[], ckpt: Checkpoint): Promis
   }
 }
 
-async function extractWith(extractor: Extractor, files: string[], ckpt: Checkpoint, needsFaces: boolean): Promise<FeatureSet> {
+/**
+ * Features of image files with an already loaded Extractor (a long-lived caller such as
+ * `covergenre serve` keeps one, instead of loading the models per request).
+ */
+export async function extractWith(extractor: Extractor, files: string[], ckpt: Checkpoint, needsFaces: boolean = ckpt.meta.blocks.includes("face")): Promise<FeatureSet> {
   const stages = ["colour", ...(needsFaces ? ["faces"] : []), ...ckpt.meta.imgBackbones.map((b) => `emb:${b}`)];
   const rows: CoverRow[] = [];
   const dims: Record<string, number> = Object.fromEntries(Object.entries(extractor.shapes()).map(([b, s]) => [b, s.dim]));
@@ -73,7 +77,11 @@ async function extractWith(extractor: Extractor, files: string[], ckpt: Checkpoi
 /** Predict genres for image files with a checkpoint folder. */
 export async function predictFiles(modelDir: string, files: string[]): Promise<Prediction[]> {
   const ckpt = await loadCheckpoint(modelDir);
-  const fset = await extractFeatures(files, ckpt);
+  return predictFeatureSet(ckpt, await extractFeatures(files, ckpt), files);
+}
+
+/** Predictions for the rows of a FeatureSet of new images (`files[i]` names row i). */
+export function predictFeatureSet(ckpt: Checkpoint, fset: FeatureSet, files: string[]): Prediction[] {
   const ok = fset.rows.map((r, i) => (r.error ? -1 : i)).filter((i) => i >= 0);
   // Encode exactly as training did (same block builder), on the "all covers" population.
   const ds = buildDataset(fset, ok, { genres: ckpt.meta.genres, imgBackbones: ckpt.meta.imgBackbones, population: ckpt.meta.population });

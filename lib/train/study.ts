@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeOofScores } from "../explain/gallery";
 import type { FeatureSet } from "../features/store";
 import { MAJOR_GENRES } from "../discogs/genres";
 import { initTf } from "../tf";
@@ -507,6 +508,8 @@ export async function runStudy(fset: FeatureSet, config: StudyConfig): Promise<{
   const examples = pickExamples(bestDs, runs.cvs[best.key], config.examples, config.seed);
   const thesisHead = await runThesisParts(fset, pop, config, clock, notes);
   const checkpoint = await writeBestCheckpoint(fset, best, bestDs, config, clock);
+  // Beside the checkpoint: its configuration's out-of-fold scores (the gallery of `covergenre serve`).
+  if (checkpoint) await writeOofScores(checkpoint.dir, bestDs, runs.cvs[best.key], best.key);
 
   const results: StudyResults = {
     version: 1,

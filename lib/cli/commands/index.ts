@@ -14,9 +14,11 @@ import { pipelineCommand } from "./pipeline";
 import { predictCommand } from "./predict";
 import { refineCommand } from "./refine";
 import { reportCommand } from "./report";
+import { serveCommand } from "./serve";
 import { setupCommand } from "./setup";
 import { studyCommand } from "./study";
 import { trainCommand } from "./train";
+import { workerCommand } from "./worker";
 
 /** The main job first, then the study's steps in pipeline order, then the workspace's own tools. */
 export const COMMANDS: Command[] = [
@@ -24,12 +26,14 @@ export const COMMANDS: Command[] = [
   dumpStatsCommand,
   crawlCommand,
   featuresCommand,
+  workerCommand,
   facesCommand,
   refineCommand,
   studyCommand,
   compareCommand,
   trainCommand,
   predictCommand,
+  serveCommand,
   reportCommand,
   notebooksCommand,
   labCommand,
