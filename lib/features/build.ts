@@ -70,47 +70,42 @@ export interface BuildSummary {
   unknownGenres: string[];
 }
 
-interface Planned {
+/** One row of the table to be: the cover, its content hash, or why it could not be read. */
+export interface Planned {
   cover: CoverEntry;
   hash: string | null;
   readError: string | null;
 }
 
+/**
+ * What steps 1-2 found: every row, and the distinct contents with the stages still missing from
+ * the cache. Shared by the local run and the queue coordinator (lib/queue/), so both plan alike.
+ */
+export interface BuildPlan {
+  t0: number;
+  table: string;
+  config: FeatureConfig;
+  cache: FeatureCache;
+  keys: Record<Stage, string>;
+  listings: Awaited<ReturnType<typeof listCollections>>;
+  planned: Planned[];
+  /** Missing work by content hash, in table order (the first cover with that content). */
+  todo: Map<string, WorkItem>;
+  skipped: string[];
+}
+
+/** How the compute phase went, for the summary (zeros when nothing was computed). */
+export interface ComputeStats {
+  workers: number;
+  computeMs: number;
+  stageMs: Record<string, number>;
+  tensors: { first: number[]; last: number[] };
+}
+
 export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummary> {
-  const t0 = performance.now();
-  const { config } = opts;
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
-  for (const m of config.maps) if (!config.backbones.includes(m)) throw new UserError(`--maps ${m}: ${m} is not one of the backbones (${config.backbones.join(", ")})`);
-  const table = path.resolve(opts.tablePath);
-  const sp = sidecarPaths(table);
-  const cache = new FeatureCache(config.cacheDir ?? table.replace(/\.csv$/i, "") + ".cache");
-  const keys = stageKeys(config);
-  const stages = stagesOf(config);
-
-  const sources = opts.collections ?? (opts.coversDir ? [{ dir: opts.coversDir, layout: opts.layout }] : []);
-  const listings = await listCollections(sources);
-  const listed = listings.flatMap((l) => l.covers);
-  const covers = pickCovers(opts.select ? listed.filter(opts.select) : listed, config.limit, config.sample);
-  const skipped = listings.flatMap((l) => l.skipped.map((s) => `${l.name}/${s}`));
-  if (skipped.length) log(`features: ${skipped.length} image file(s) outside the layout were skipped, e.g. ${skipped[0]}`);
-
-  // 1-2: hash, then find what is missing.
-  const planned: Planned[] = [];
-  for (const cover of covers) {
-    try {
-      planned.push({ cover, hash: hashBytes(await fs.promises.readFile(cover.absPath)), readError: null });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      planned.push({ cover, hash: null, readError: `cannot read image ${cover.path}: ${code === "ENOENT" ? "file not found" : describeError(err)}` });
-    }
-  }
-  const todo = new Map<string, WorkItem>();
-  for (const p of planned) {
-    if (!p.hash || todo.has(p.hash)) continue;
-    const missing = stages.filter((s) => !cache.has(keys[s], p.hash!));
-    if (missing.length) todo.set(p.hash, { hash: p.hash, absPath: p.cover.absPath, stages: missing });
-  }
-  const computedHashes = new Set(todo.keys());
+  const plan = await planBuild(opts, log);
+  const { config, cache, keys, todo } = plan;
 
   // 3: compute what is missing.
   const stageMs: Record<string, number> = {};
@@ -119,11 +114,10 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
   let workers = 0;
   if (todo.size) {
     const tc = performance.now();
-    const shapesFile = path.join(cache.dir, "shapes.json");
     const pool = await startPool({ ...config, workers: Math.min(config.workers, Math.ceil(todo.size / config.batchSize)) });
     workers = pool.size;
-    await writeJsonAtomic(shapesFile, { ...readShapes(shapesFile), ...shapesByKey(pool, keys) });
-    log(`features: ${todo.size} distinct cover image(s) of ${planned.length} need work, ${pool.size} worker(s)`);
+    await recordShapes(cache, keys, pool.shapes);
+    log(`features: ${todo.size} distinct cover image(s) of ${plan.planned.length} need work, ${pool.size} worker(s)`);
     let interrupted = false;
     const onSigint = () => {
       interrupted = true;
@@ -153,23 +147,62 @@ export async function buildFeatureTable(opts: BuildOptions): Promise<BuildSummar
     if (interrupted) throw new InterruptedError(`features: interrupted; re-run the same command to resume`);
     computeMs = performance.now() - tc;
   }
+  return finishBuild(plan, { workers, computeMs, stageMs, tensors });
+}
 
-  // 4: assemble.
+/** Steps 1-2: list the covers, hash every file, and ask the cache which stages each content still needs. */
+export async function planBuild(opts: BuildOptions, log: (line: string) => void): Promise<BuildPlan> {
+  const t0 = performance.now();
+  const { config } = opts;
+  for (const m of config.maps) if (!config.backbones.includes(m)) throw new UserError(`--maps ${m}: ${m} is not one of the backbones (${config.backbones.join(", ")})`);
+  const table = path.resolve(opts.tablePath);
+  const cache = new FeatureCache(config.cacheDir ?? table.replace(/\.csv$/i, "") + ".cache");
+  const keys = stageKeys(config);
+  const stages = stagesOf(config);
+
+  const sources = opts.collections ?? (opts.coversDir ? [{ dir: opts.coversDir, layout: opts.layout }] : []);
+  const listings = await listCollections(sources);
+  const listed = listings.flatMap((l) => l.covers);
+  const covers = pickCovers(opts.select ? listed.filter(opts.select) : listed, config.limit, config.sample);
+  const skipped = listings.flatMap((l) => l.skipped.map((s) => `${l.name}/${s}`));
+  if (skipped.length) log(`features: ${skipped.length} image file(s) outside the layout were skipped, e.g. ${skipped[0]}`);
+
+  const planned: Planned[] = [];
+  for (const cover of covers) {
+    try {
+      planned.push({ cover, hash: hashBytes(await fs.promises.readFile(cover.absPath)), readError: null });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      planned.push({ cover, hash: null, readError: `cannot read image ${cover.path}: ${code === "ENOENT" ? "file not found" : describeError(err)}` });
+    }
+  }
+  const todo = new Map<string, WorkItem>();
+  for (const p of planned) {
+    if (!p.hash || todo.has(p.hash)) continue;
+    const missing = stages.filter((s) => !cache.has(keys[s], p.hash!));
+    if (missing.length) todo.set(p.hash, { hash: p.hash, absPath: p.cover.absPath, stages: missing });
+  }
+  return { t0, table, config, cache, keys, listings, planned, todo, skipped };
+}
+
+/** Step 4: assemble the table and sidecars from the cache, and summarise the build. */
+export async function finishBuild(plan: BuildPlan, stats: ComputeStats): Promise<BuildSummary> {
+  const { table, planned, listings, cache, keys, config, todo } = plan;
   const shapes = readShapes(path.join(cache.dir, "shapes.json"));
   const collections: TableCollection[] = listings.map((l) => ({ name: l.name, dir: l.dir, layout: l.layout, rows: planned.filter((p) => p.cover.collection === l.name).length }));
   const failed = await assemble(table, planned, cache, keys, config, shapes, collections, cache.dir);
   return {
     table,
     rows: planned.length,
-    cached: planned.filter((p) => !p.hash || !computedHashes.has(p.hash)).length,
-    computed: planned.filter((p) => p.hash && computedHashes.has(p.hash)).length,
+    cached: planned.filter((p) => !p.hash || !todo.has(p.hash)).length,
+    computed: planned.filter((p) => p.hash && todo.has(p.hash)).length,
     failed,
-    workers,
-    wallMs: performance.now() - t0,
-    computeMs,
-    stageMs,
-    tensors,
-    skipped,
+    workers: stats.workers,
+    wallMs: performance.now() - plan.t0,
+    computeMs: stats.computeMs,
+    stageMs: stats.stageMs,
+    tensors: stats.tensors,
+    skipped: plan.skipped,
     unknownGenres: [...new Set(listings.flatMap((l) => l.unknownGenres))].sort(),
   };
 }
@@ -182,7 +215,8 @@ export function pickCovers<T>(all: T[], limit: number | undefined, sample: "firs
   return Array.from({ length: limit }, (_, i) => all[Math.floor(i * step)]);
 }
 
-type Shapes = Record<string, { dim: number; mapShape: number[] }>;
+/** Pooled dim and map shape per embedding stage key (what assembling needs to size the sidecars). */
+export type Shapes = Record<string, { dim: number; mapShape: number[] }>;
 
 function readShapes(file: string): Shapes {
   try {
@@ -192,10 +226,12 @@ function readShapes(file: string): Shapes {
   }
 }
 
-function shapesByKey(pool: ExtractorPool, keys: Record<Stage, string>): Shapes {
+/** Record the backbones' shapes (as loaded models report them, by backbone name) under their stage keys in the cache. */
+export async function recordShapes(cache: FeatureCache, keys: Record<Stage, string>, byBackbone: Record<string, { dim: number; mapShape: number[] }>): Promise<void> {
+  const file = path.join(cache.dir, "shapes.json");
   const out: Shapes = {};
-  for (const [name, shape] of Object.entries(pool.shapes)) if (keys[`emb:${name}`]) out[keys[`emb:${name}`]] = shape;
-  return out;
+  for (const [name, shape] of Object.entries(byBackbone)) if (keys[`emb:${name}`]) out[keys[`emb:${name}`]] = shape;
+  await writeJsonAtomic(file, { ...readShapes(file), ...out });
 }
 
 /** Feed batches to the pool, at most two per worker in flight; results are handled in completion order. */
@@ -226,7 +262,8 @@ async function runAll(
   tensors.last = pool.tensorCounts();
 }
 
-async function storeResult(cache: FeatureCache, keys: Record<Stage, string>, item: BatchResult["items"][number]): Promise<void> {
+/** Write one cover's stage outputs (results and failures) into the cache, as they arrive. */
+export async function storeResult(cache: FeatureCache, keys: Record<Stage, string>, item: BatchResult["items"][number]): Promise<void> {
   if (item.colour) {
     if (item.colour.ok) await cache.putJson(keys.colour, item.hash, item.colour.value);
     else await cache.putError(keys.colour, item.hash, item.colour.error);

@@ -18,6 +18,12 @@ import { encodeRow } from "./maps";
 export interface WorkItem {
   hash: string;
   absPath: string;
+  /**
+   * The file's bytes, when they came from elsewhere (a queue job from another machine): decoded
+   * instead of reading `absPath`, which then only names the cover in error messages, so an error
+   * row reads exactly as a local run's.
+   */
+  bytes?: Uint8Array;
   /** Stages still missing from the cache for this cover. */
   stages: Stage[];
 }
@@ -88,7 +94,8 @@ export class Extractor {
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
       try {
-        images.push(await time("decode", () => decodeImage(it.absPath, { maxPixels: this.config.maxPixels })));
+        const input = it.bytes ? Buffer.from(it.bytes.buffer, it.bytes.byteOffset, it.bytes.byteLength) : it.absPath;
+        images.push(await time("decode", () => decodeImage(input, { maxPixels: this.config.maxPixels, name: it.absPath })));
       } catch (err) {
         images.push(null);
         const failed = { ok: false as const, error: describeError(err) };

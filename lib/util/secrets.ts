@@ -4,10 +4,21 @@
  */
 const SECRET_ENV_VARS = ["DISCOGS_TOKEN"];
 
-/** Replace every known secret value (from the environment, plus `extra`) with `***`. */
+/** Secrets learnt at run time (a Redis URL's password): redacted everywhere from then on. */
+const RUNTIME_SECRETS = new Set<string>();
+
+/**
+ * Treat `value` as a secret for the rest of the process: every line that goes through
+ * {@link redactSecrets} (CLI logs, errors, JSON output) shows `***` instead.
+ */
+export function registerSecret(value: string | undefined | null): void {
+  if (value) RUNTIME_SECRETS.add(value);
+}
+
+/** Replace every known secret value (from the environment, registered ones, plus `extra`) with `***`. */
 export function redactSecrets(text: string, extra: string[] = [], env: NodeJS.ProcessEnv = process.env): string {
   let out = text;
-  const secrets = [...SECRET_ENV_VARS.map((k) => env[k]), ...extra].filter(
+  const secrets = [...SECRET_ENV_VARS.map((k) => env[k]), ...RUNTIME_SECRETS, ...extra].filter(
     (s): s is string => typeof s === "string" && s.length >= 4,
   );
   for (const secret of secrets) out = out.split(secret).join("***");

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { Command } from "../framework";
 import { choiceOpt, intOpt, stringOpt, stringsOpt } from "../framework";
 import { buildFeatureTable } from "../../features/build";
+import { queueOptions, runQueuedBuild } from "../../queue/cli";
 import { defaultFeatureConfig, type FeatureConfig } from "../../features/config";
 import { MAP_DTYPES, type MapDtype } from "../../features/maps";
 import { resolveCollections, defaultFeatureTable } from "../../paths";
@@ -36,6 +37,7 @@ export const featuresCommand: Command = {
     limit: { type: "string", description: "only N covers (quick looks)" },
     sample: { type: "string", description: "which N covers --limit keeps: first or spread (evenly over the folder)", defaultText: "first" },
     cache: { type: "string", description: "cache folder", defaultText: "<out without .csv>.cache" },
+    ...queueOptions,
   },
   details: [
     "Re-running only computes covers (or stages) whose content, settings or code changed; Ctrl-C stops",
@@ -68,7 +70,10 @@ export const featuresCommand: Command = {
     if (config.faces) ensureGearForCommand(ctx.log, { command: "features" });
     for (const c of covers) ctx.log(`features: collection ${c.name}: ${c.dir} (${c.layout})`);
     ctx.log(`features: → ${out}`);
-    const summary = await buildFeatureTable({ collections: covers, tablePath: out, config, handleSigint: true, log: ctx.log });
+    // --queue: the same plan and table, with the covers computed by `covergenre worker`s (lib/queue/).
+    const summary = v.queue !== undefined
+      ? await runQueuedBuild(ctx, { collections: covers, tablePath: out, config, handleSigint: true, log: ctx.log })
+      : await buildFeatureTable({ collections: covers, tablePath: out, config, handleSigint: true, log: ctx.log });
     if (ctx.json) {
       ctx.printJson(summary);
       return 0;

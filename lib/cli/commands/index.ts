@@ -14,7 +14,6 @@ import { pipelineCommand } from "./pipeline";
 import { predictCommand } from "./predict";
 import { refineCommand } from "./refine";
 import { reportCommand } from "./report";
-import { serveCommand } from "./serve";
 import { setupCommand } from "./setup";
 import { studyCommand } from "./study";
 import { trainCommand } from "./train";
@@ -33,7 +32,6 @@ export const COMMANDS: Command[] = [
   compareCommand,
   trainCommand,
   predictCommand,
-  serveCommand,
   reportCommand,
   notebooksCommand,
   labCommand,
