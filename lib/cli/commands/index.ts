@@ -14,6 +14,7 @@ import { pipelineCommand } from "./pipeline";
 import { predictCommand } from "./predict";
 import { refineCommand } from "./refine";
 import { reportCommand } from "./report";
+import { serveCommand } from "./serve";
 import { setupCommand } from "./setup";
 import { studyCommand } from "./study";
 import { trainCommand } from "./train";
@@ -32,6 +33,7 @@ export const COMMANDS: Command[] = [
   compareCommand,
   trainCommand,
   predictCommand,
+  serveCommand,
   reportCommand,
   notebooksCommand,
   labCommand,
