@@ -186,6 +186,9 @@ export async function startServer(model: CoverModel, opts: ServeOptions = {}): P
       } else if (route === "GET /plotly.min.js") {
         res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "max-age=86400" });
         res.end(plotly);
+      } else if (route === "GET /favicon.ico") {
+        res.writeHead(204);
+        res.end();
       } else if (route === "GET /api/health") {
         sendJson(res, 200, healthBody(model, queue.length));
       } else if (route === "POST /api/predict") {
