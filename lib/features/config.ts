@@ -18,6 +18,7 @@ import { DEFAULT_FACE_CONFIG, FACES_REVISION, type FaceConfig } from "../vision/
 import { DECODE_REVISION, DEFAULT_MAX_PIXELS } from "../vision/image";
 import { EMBED_REVISION } from "../vision/embed";
 import { chooseRuntimeSync } from "../onnx/backbone";
+import { chooseFaceRuntimesSync, faceRuntimeKey } from "../onnx/faceModels";
 import { EXPORT_REVISION } from "../onnx/export";
 import { findGearModel } from "../vision/models";
 import { packageVersion } from "../util/packages";
@@ -110,7 +111,11 @@ export function stageKeys(config: FeatureConfig): Record<Stage, string> {
   if (config.faces) {
     const face = { ...DEFAULT_FACE_CONFIG, ...config.face };
     const gear = findGearModel();
-    keys.faces = `faces-${sha([decode, face, packageVersion("@vladmandic/human"), gear ? path.basename(gear) + fs.statSync(gear).size : null, FACES_REVISION])}`;
+    // As for embeddings: on tfjs the key is what it always was; when any face model runs on onnx the
+    // key names which ones and their export ids (see lib/onnx/faceModels.ts and the README's Backend).
+    const runtime = faceRuntimeKey(chooseFaceRuntimesSync());
+    const tag = runtime.length ? "-onnx" : "";
+    keys.faces = `faces${tag}-${sha([decode, face, packageVersion("@vladmandic/human"), gear ? path.basename(gear) + fs.statSync(gear).size : null, FACES_REVISION, ...runtime])}`;
   }
   for (const b of config.backbones) {
     const spec = resolveBackboneSpec(b);

@@ -19,11 +19,10 @@ import * as path from "node:path";
 import { isMainThread } from "node:worker_threads";
 import { initTf, tf } from "../tf";
 import { describeError } from "../util/errors";
-import { packageVersion } from "../util/packages";
 import { loadBackbone, type BackboneSpec } from "../vision/backbone";
 import { EXPORT_REVISION, exportLayersModel } from "./export";
 import { createSession, defaultThreads, effectiveRuntime, type OrtSession, type RuntimeName } from "./runtime";
-import { exportId, exportPaths, notExportable, readRecord, TOLERANCE, writeAtomicSync, type ExportRecord } from "./store";
+import { exportId, exportPaths, notExportable, readRecord, recordWriter, TOLERANCE, writeAtomicSync, type ExportRecord } from "./store";
 
 export interface RuntimeChoice {
   runtime: RuntimeName;
@@ -106,19 +105,7 @@ export async function prepareExport(
   }
   const status = await initTf();
   const files = exportPaths(id, env);
-  const base = {
-    tolerance,
-    ortVersion: packageVersion("onnxruntime-node"),
-    tfjsVersion: packageVersion("@tensorflow/tfjs"),
-    tfjsBackend: status.backend,
-    exportRevision: EXPORT_REVISION,
-    source: spec.source,
-  };
-  const finish = (rec: Omit<ExportRecord, keyof typeof base | "createdAt">) => {
-    const record: ExportRecord = { ...base, ...rec, createdAt: new Date().toISOString() };
-    writeAtomicSync(files.record, JSON.stringify(record, null, 1) + "\n");
-    return { id, record };
-  };
+  const finish = recordWriter<ExportRecord>(id, env, { tolerance, tfjsBackend: status.backend, exportRevision: EXPORT_REVISION, source: spec.source });
   opts.log?.(`onnx: exporting ${spec.name} (${spec.source}) and checking it against tfjs`);
   const bb = await loadBackbone(spec);
   let session: OrtSession | null = null;

@@ -99,7 +99,8 @@ interface Layer {
 const F32 = onnx.TensorProto.DataType.FLOAT;
 const I64 = onnx.TensorProto.DataType.INT64;
 
-class GraphBuilder {
+/** Collects ONNX nodes and initializers with unique names (shared by the layers and graph-model exporters). */
+export class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
   readonly initializers: onnx.ITensorProto[] = [];
   private used = new Set<string>();
@@ -443,30 +444,49 @@ export function exportLayersModel(model: tf.LayersModel, opts: ExportOptions): E
     pooledName = out.shape.length === 1 ? g.node("Identity", [out.name], "pooled", {}, "pooled") : g.node("Flatten", [out.name], "pooled", { axis: 1 }, "pooled");
   }
   const pooledDim = out.nchw && !opts.meanStd?.length ? mapShape[mapShape.length - 1] : mapShape.reduce((a, b) => a * b, 1);
-  const dims = (shape: (number | string)[]): onnx.ITensorShapeProto => ({
-    dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })),
+  const bytes = encodeModel(g, {
+    name: opts.name ?? "backbone",
+    inputs: [{ name: inputName, shape: ["batch", ...(inputShape as number[])] }],
+    outputs: [
+      { name: mapName, shape: ["batch", ...mapShape] },
+      { name: pooledName, shape: ["batch", pooledDim] },
+    ],
+    metadata: opts.metadata,
   });
-  const valueInfo = (name: string, shape: (number | string)[]): onnx.IValueInfoProto => ({ name, type: { tensorType: { elemType: F32, shape: dims(shape) } } });
+  return { bytes, mapShape, nodes: g.nodes.length, foldedBatchNorms: folded };
+}
 
-  // Initializers no node reads any more (none today; kept robust against future folds).
+/** A float32 graph input or output: its name and shape (a string names a free dimension such as the batch; none: unknown). */
+export interface ValueSpec {
+  name: string;
+  shape?: (number | string)[];
+}
+
+/**
+ * Serialize the builder's graph as an ONNX ModelProto (opset {@link OPSET}), keeping only the
+ * initializers some node reads (folds and layout changes leave replaced constants behind).
+ */
+export function encodeModel(g: GraphBuilder, spec: { name: string; inputs: ValueSpec[]; outputs: ValueSpec[]; metadata?: Record<string, string> }): Uint8Array {
+  const valueInfo = (v: ValueSpec): onnx.IValueInfoProto => ({
+    name: v.name,
+    type: { tensorType: { elemType: F32, ...(v.shape ? { shape: { dim: v.shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } : {}) } },
+  });
   const read = new Set(g.nodes.flatMap((n) => n.input ?? []));
-  const initializers = g.initializers.filter((i) => read.has(i.name!));
   const modelProto: onnx.IModelProto = {
     irVersion: 7,
     opsetImport: [{ domain: "", version: OPSET }],
     producerName: "covergenre",
     producerVersion: String(EXPORT_REVISION),
     graph: {
-      name: opts.name ?? "backbone",
+      name: spec.name,
       node: g.nodes,
-      initializer: initializers,
-      input: [valueInfo(inputName, ["batch", ...(inputShape as number[])])],
-      output: [valueInfo(mapName, ["batch", ...mapShape]), valueInfo(pooledName, ["batch", pooledDim])],
+      initializer: g.initializers.filter((i) => read.has(i.name!)),
+      input: spec.inputs.map(valueInfo),
+      output: spec.outputs.map(valueInfo),
     },
-    metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    metadataProps: Object.entries(spec.metadata ?? {}).map(([key, value]) => ({ key, value })),
   };
-  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(modelProto)).finish();
-  return { bytes, mapShape, nodes: g.nodes.length, foldedBatchNorms: folded };
+  return onnx.ModelProto.encode(onnx.ModelProto.create(modelProto)).finish();
 }
 
 function replaceInitializer(g: GraphBuilder, name: string, values: Float32Array): void {

@@ -106,16 +106,22 @@ function acceptHostRealmArrays(): void {
   mapping.NUMERIC_TENSOR_TYPE_TO_TYPEDARRAY_MAP.set("float32", AnyRealmFloat32Array);
 }
 
+/**
+ * Output memory belongs to the JS array (freed with it): nothing to dispose. Under a sandbox (see
+ * acceptHostRealmArrays) it is re-viewed as this realm's Float32Array.
+ */
+function thisRealmF32(data: unknown): Float32Array {
+  const d = data as Float32Array;
+  return d instanceof Float32Array ? d : new Float32Array((d as ArrayBufferView).buffer, (d as ArrayBufferView).byteOffset, (d as ArrayLike<number>).length);
+}
+
 /** Sessions created and not yet released in this thread. */
 export function openSessions(): number {
   return open;
 }
 
-/** Create a session from an .onnx file or its bytes, counted until released. */
-export async function createSession(model: string | Uint8Array, threads: number = defaultThreads()): Promise<OrtSession> {
-  const ort = loadOrt();
-  if (!ort) throw new Error(`onnxruntime-node is not available: ${ortError}`);
-  const options: OrtModule.InferenceSession.SessionOptions = {
+function sessionOptions(threads: number): OrtModule.InferenceSession.SessionOptions {
+  return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
@@ -123,6 +129,13 @@ export async function createSession(model: string | Uint8Array, threads: number 
     // Do not busy-wait between runs: the other stages (decode, faces) share these cores.
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   };
+}
+
+/** Create a session from an .onnx file or its bytes, counted until released. */
+export async function createSession(model: string | Uint8Array, threads: number = defaultThreads()): Promise<OrtSession> {
+  const ort = loadOrt();
+  if (!ort) throw new Error(`onnxruntime-node is not available: ${ortError}`);
+  const options = sessionOptions(threads);
   const session = typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   open++;
   let released = false;
@@ -134,12 +147,7 @@ export async function createSession(model: string | Uint8Array, threads: number 
       const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", input, dims) };
       const result = await session.run(feeds, outputs);
       const out: Record<string, Float32Array> = {};
-      for (const name of outputs) {
-        // Output memory belongs to the JS array (freed with it): nothing to dispose. Under a
-        // sandbox (see acceptHostRealmArrays) it is re-viewed as this realm's Float32Array.
-        const d = result[name].data as Float32Array;
-        out[name] = d instanceof Float32Array ? d : new Float32Array((d as ArrayBufferView).buffer, (d as ArrayBufferView).byteOffset, (d as ArrayLike<number>).length);
-      }
+      for (const name of outputs) out[name] = thisRealmF32(result[name].data);
       return out;
     },
     async release() {
@@ -147,6 +155,64 @@ export async function createSession(model: string | Uint8Array, threads: number 
       released = true;
       open--;
       await session.release();
+    },
+  };
+}
+
+/** A session whose `run` returns synchronously (see {@link createSyncSession}). */
+export interface SyncOrtSession {
+  readonly threads: number;
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+  /** Run with one float32 input; returns the named outputs' data and shapes. */
+  run(input: Float32Array, dims: number[], outputs: string[]): Record<string, { data: Float32Array; dims: number[] }>;
+  release(): void;
+}
+
+interface NativeSession {
+  loadModel(buffer: ArrayBufferLike, offset: number, length: number, options: object): void;
+  run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, { data: unknown; dims: readonly number[] }>;
+  dispose(): void;
+  inputMetadata: { name: string }[];
+  outputMetadata: { name: string }[];
+}
+
+/**
+ * A session run synchronously on the calling thread, for callers that cannot await: Human calls
+ * `model.execute()` synchronously in the middle of its own pre- and post-processing. The public
+ * `InferenceSession.run` is async only because onnxruntime-node's wrapper defers the call with
+ * `setImmediate`; the native binding it defers to runs synchronously, and so does this session
+ * (the binding's loadModel/run/dispose with the same options and feeds the wrapper passes). No
+ * worker thread or copy through shared memory is involved, and the event loop is blocked exactly as
+ * long as a tfjs-wasm `execute()` would block it. Tied to onnxruntime-node's internal binding
+ * (dist/binding.js): a version that changes it makes this throw, and callers fall back to tfjs.
+ */
+export function createSyncSession(model: Uint8Array, threads: number = defaultThreads()): SyncOrtSession {
+  const ort = loadOrt();
+  if (!ort) throw new Error(`onnxruntime-node is not available: ${ortError}`);
+  const bindingJs = path.join(path.dirname(require.resolve("onnxruntime-node")), "binding.js");
+  const { binding, initOrt } = require(bindingJs) as { binding?: { InferenceSession?: new () => NativeSession }; initOrt?: () => void };
+  if (!binding?.InferenceSession || !initOrt) throw new Error(`onnxruntime-node ${packageVersion("onnxruntime-node")} has no native binding where ${bindingJs} was expected`);
+  initOrt();
+  const native = new binding.InferenceSession();
+  native.loadModel(model.buffer, model.byteOffset, model.byteLength, sessionOptions(threads));
+  open++;
+  let released = false;
+  return {
+    threads,
+    inputNames: native.inputMetadata.map((m) => m.name),
+    outputNames: native.outputMetadata.map((m) => m.name),
+    run(input, dims, outputs) {
+      if (released) throw new Error("ONNX session already released");
+      const feeds = { [native.inputMetadata[0].name]: new ort.Tensor("float32", input, dims) };
+      const result = native.run(feeds, Object.fromEntries(outputs.map((o) => [o, null])), {});
+      return Object.fromEntries(outputs.map((o) => [o, { data: thisRealmF32(result[o].data), dims: [...result[o].dims] }]));
+    },
+    release() {
+      if (released) return;
+      released = true;
+      open--;
+      native.dispose();
     },
   };
 }

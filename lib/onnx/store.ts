@@ -19,24 +19,48 @@ import { cacheDir } from "../vision/models";
 import { packageDir, packageVersion } from "../util/packages";
 import { EXPORT_REVISION } from "./export";
 
-export interface ExportRecord {
+/** What every export record holds, whichever exporter made it (layers models, graph models). */
+export interface RecordBase {
   /** True when the export exists and matched tfjs within the tolerance. */
   ok: boolean;
-  /** Why it is not used (unsupported layer, mismatch, …) when `ok` is false. */
+  /** Why it is not used (unsupported layer or op, mismatch, …) when `ok` is false. */
   error?: string;
-  /** Largest |onnx − tfjs| over the pooled embedding of the check images, and over the map. */
-  maxDiffPooled?: number;
-  maxDiffMap?: number;
   tolerance: number;
-  mapShape?: number[];
-  nodes?: number;
-  foldedBatchNorms?: number;
   ortVersion: string | null;
   tfjsVersion: string | null;
   tfjsBackend: string;
   exportRevision: number;
   source: string;
   createdAt: string;
+}
+
+export interface ExportRecord extends RecordBase {
+  /** Largest |onnx − tfjs| over the pooled embedding of the check images, and over the map. */
+  maxDiffPooled?: number;
+  maxDiffMap?: number;
+  mapShape?: number[];
+  nodes?: number;
+  foldedBatchNorms?: number;
+}
+
+/** The fields a record writer fills in itself. */
+type Stamped = "tolerance" | "ortVersion" | "tfjsVersion" | "tfjsBackend" | "exportRevision" | "source" | "createdAt";
+
+/**
+ * A function that writes the record of export `id` (stamped with the installed versions, the
+ * tolerance, exporter revision and source) and returns it: called once per export check, good or bad.
+ */
+export function recordWriter<R extends RecordBase>(
+  id: string,
+  env: NodeJS.ProcessEnv,
+  stamp: { tolerance: number; tfjsBackend: string; exportRevision: number; source: string },
+): (rec: Omit<R, Stamped>) => { id: string; record: R } {
+  const file = exportPaths(id, env).record;
+  return (rec) => {
+    const record = { ...stamp, ortVersion: packageVersion("onnxruntime-node"), tfjsVersion: packageVersion("@tensorflow/tfjs"), ...rec, createdAt: new Date().toISOString() } as unknown as R;
+    writeAtomicSync(file, JSON.stringify(record, null, 1) + "\n");
+    return { id, record };
+  };
 }
 
 /** Per value, on the pooled embedding (the issue's tolerance). */
@@ -56,7 +80,7 @@ export function notExportable(spec: BackboneSpec): string | null {
 const digestMemo = new Map<string, { stamp: string; digest: string }>();
 
 /** Files whose bytes define the source model. */
-function sourceFiles(spec: BackboneSpec): string[] {
+function sourceFiles(spec: Pick<BackboneSpec, "source">): string[] {
   if (spec.source.startsWith("nsfwjs:")) {
     const dir = path.join(packageDir("nsfwjs"), "dist", "models", spec.source.slice("nsfwjs:".length));
     return fs
@@ -72,7 +96,7 @@ function sourceFiles(spec: BackboneSpec): string[] {
 }
 
 /** sha256 of the source model's files (memoized per process on their sizes and mtimes). */
-export function sourceDigest(spec: BackboneSpec): string {
+export function sourceDigest(spec: Pick<BackboneSpec, "source">): string {
   const files = sourceFiles(spec);
   const stamp = files.map((f) => {
     const st = fs.statSync(f);
@@ -104,16 +128,23 @@ export function exportPaths(id: string, env: NodeJS.ProcessEnv = process.env): {
   return { onnx: path.join(dir, `${id}.onnx`), record: path.join(dir, `${id}.json`) };
 }
 
-/** The record for `id` if it exists and was checked with the installed onnxruntime-node and tfjs. */
-export function readRecord(id: string, env: NodeJS.ProcessEnv = process.env): ExportRecord | null {
+/**
+ * The record for `id` if it exists and was checked with the installed onnxruntime-node and tfjs and
+ * the exporter revision `revision` (the layers exporter's by default; the graph translator has its own).
+ */
+export function readRecord<R extends RecordBase = ExportRecord>(
+  id: string,
+  env: NodeJS.ProcessEnv = process.env,
+  revision: number = EXPORT_REVISION,
+): R | null {
   const p = exportPaths(id, env);
-  let rec: ExportRecord;
+  let rec: R;
   try {
-    rec = JSON.parse(fs.readFileSync(p.record, "utf8")) as ExportRecord;
+    rec = JSON.parse(fs.readFileSync(p.record, "utf8")) as R;
   } catch {
     return null;
   }
-  if (rec.ortVersion !== packageVersion("onnxruntime-node") || rec.tfjsVersion !== packageVersion("@tensorflow/tfjs") || rec.exportRevision !== EXPORT_REVISION) return null;
+  if (rec.ortVersion !== packageVersion("onnxruntime-node") || rec.tfjsVersion !== packageVersion("@tensorflow/tfjs") || rec.exportRevision !== revision) return null;
   if (rec.ok && !fs.existsSync(p.onnx)) return null;
   return rec;
 }

@@ -9,10 +9,14 @@
  * us pick per attribute the model that measured best, and makes flip test-time augmentation a
  * batch of two. Which source wins for what is decided by `npm run bench:faces` on labelled crops
  * (see FaceConfig defaults and README).
+ *
+ * Where the five models run (tfjs or onnxruntime-node) is decided per model by lib/onnx/faceModels.ts;
+ * only their execution moves, the pre- and post-processing here and in Human stay the same.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { tf, initTf, loadArtifactsFromModelJson } from "../tf";
+import { tf, initTf } from "../tf";
+import { attachOnnx, chooseFaceRuntimes, detachOnnx, faceModelSpecs, GRAPH_EXPORT_REVISION, loadGraphModel, setActiveRuntime, activeRuntime, type FaceModelName } from "../onnx/faceModels";
+import { type RuntimeName } from "../onnx/runtime";
 import { packageVersion } from "../util/packages";
 import { DecodedImage, checkImage, padImage, toTensor3D } from "./image";
 import { loadHuman, HumanInstance } from "./human";
@@ -124,9 +128,18 @@ export interface FaceAnalyzer {
    */
   analyzeRaw(img: DecodedImage, override?: Partial<Pick<FaceConfig, DetectionKey>>): Promise<RawFace[]>;
   dispose(): void;
-  /** Changes whenever results would change (models, settings, code revision): a cache key. */
+  /** Changes whenever results would change (models, settings, code revision, runtime): a cache key. */
   version: string;
   config: FaceConfig;
+  /** Where each model of this analyzer runs (onnx = onnxruntime-node, tfjs = the tfjs backend), with how many threads and why. */
+  runtimes: Partial<Record<FaceModelName, { runtime: RuntimeName; threads: number; reason: string }>>;
+}
+
+/** Options of {@link loadFaceAnalyzer} that change where models run, not what they compute. */
+export interface FaceRuntimeOptions {
+  /** Force a runtime for this analyzer ("tfjs" never touches onnxruntime-node); default: `COVERGENRE_RUNTIME` and the export checks. */
+  runtime?: RuntimeName;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Settings {@link FaceAnalyzer.analyzeRaw} can override per call. */
@@ -160,12 +173,6 @@ const GEAR_AGE_CENTRES = [15, 23, 28, 35.5, 45.5, 55.5, 65];
 
 type Graph = tf.GraphModel;
 
-async function loadGraph(modelJson: string): Promise<Graph> {
-  const artifacts = await loadArtifactsFromModelJson(modelJson);
-  const json = JSON.parse(fs.readFileSync(modelJson, "utf8")) as { signature?: object; userDefinedMetadata?: object };
-  return tf.loadGraphModel(tf.io.fromMemory({ ...artifacts, signature: json.signature, userDefinedMetadata: json.userDefinedMetadata } as tf.io.ModelArtifacts));
-}
-
 function validate(config: FaceConfig): void {
   const bad = (what: string) => {
     throw new Error(`invalid face config: ${what}`);
@@ -186,7 +193,7 @@ function validate(config: FaceConfig): void {
  * Load the detector and attribute models (≈ 1-2 s). Keep the analyzer for the life of the process;
  * it is not safe to call analyze() concurrently from one analyzer (one wasm engine per process).
  */
-export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promise<FaceAnalyzer> {
+export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}, rt: FaceRuntimeOptions = {}): Promise<FaceAnalyzer> {
   const config: FaceConfig = { ...DEFAULT_FACE_CONFIG, ...partial };
   validate(config);
   await initTf();
@@ -197,9 +204,13 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
   const human = await detectorFor(config);
 
   const models = humanModelsDir();
-  const faceres = await loadGraph(path.join(models, "faceres.json"));
-  const emotion = config.emotion ? await loadGraph(path.join(models, "emotion.json")) : null;
-  const gear = gearJson ? await loadGraph(gearJson) : null;
+  const faceres = await loadGraphModel(path.join(models, "faceres.json"));
+  const emotion = config.emotion ? await loadGraphModel(path.join(models, "emotion.json")) : null;
+  const gear = gearJson ? await loadGraphModel(gearJson) : null;
+  const detector = humanGraphs(human);
+  const graphs: Partial<Record<FaceModelName, Graph>> = { ...detector, faceres, ...(emotion ? { emotion } : {}), ...(gear ? { gear } : {}) };
+  const runtimes = await placeModels(graphs, rt);
+  const onnxModels = (Object.keys(runtimes) as FaceModelName[]).filter((k) => runtimes[k]!.runtime === "onnx");
 
   const version = [
     `faces-r${FACES_REVISION}`,
@@ -216,7 +227,13 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
     config.race && gear ? "race" : "norace",
     config.emotion ? "emo" : "noemo",
     config.embedding ? "emb" : "noemb",
+    // Only onnx adds to the key: versions made on tfjs stay what they were.
+    ...(onnxModels.length ? [`onnx-g${GRAPH_EXPORT_REVISION}:${onnxModels.join("+")}`] : []),
   ].join(";");
+  // Human's detector models are shared by every analyzer in the process: each analyzer selects its runtime before detecting.
+  const selectDetector = () => {
+    for (const k of ["blazeface", "facemesh"] as const) if (detector[k]) setActiveRuntime(detector[k]!, runtimes[k]!.runtime);
+  };
 
   const heads = { faceres, emotion, gear };
 
@@ -229,6 +246,7 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
     validate(c);
     const margins = [c.margin, ...(c.retry ? c.retryMargins.filter((m) => m !== c.margin) : [])];
     for (const margin of margins) {
+      selectDetector();
       const faces = await detectAndDescribe(human, heads, img, margin, c);
       if (faces.length > 0) return faces;
     }
@@ -238,18 +256,63 @@ export async function loadFaceAnalyzer(partial: Partial<FaceConfig> = {}): Promi
   return {
     config,
     version,
+    runtimes,
     analyzeRaw,
     async analyze(img: DecodedImage): Promise<FaceInfo[]> {
       const raw = await analyzeRaw(img);
       return raw.map((r) => combineFace(r, config));
     },
     dispose() {
-      faceres.dispose();
-      emotion?.dispose();
-      gear?.dispose();
+      for (const g of [faceres, emotion, gear]) {
+        if (!g) continue;
+        detachOnnx(g);
+        g.dispose();
+      }
       // The Human instance (detector + mesh) is shared per setting for the process (see detectorFor).
     },
   };
+}
+
+/** Human's own detector and mesh GraphModels (the ones its detect() executes). */
+function humanGraphs(human: HumanInstance): Partial<Record<"blazeface" | "facemesh", Graph>> {
+  const loaded = (human.models as unknown as { models?: Record<string, Graph | null> }).models ?? {};
+  const out: Partial<Record<"blazeface" | "facemesh", Graph>> = {};
+  for (const k of ["blazeface", "facemesh"] as const) if (loaded[k]) out[k] = loaded[k]!;
+  return out;
+}
+
+/**
+ * Decide where each model runs and attach the ONNX exports that passed their check (lib/onnx/faceModels.ts).
+ * A model whose export fails, or whose session cannot open, stays on tfjs (the chooser warned once).
+ */
+async function placeModels(graphs: Partial<Record<FaceModelName, Graph>>, rt: FaceRuntimeOptions): Promise<FaceAnalyzer["runtimes"]> {
+  const env = rt.env ?? process.env;
+  const names = Object.keys(graphs) as FaceModelName[];
+  const out: FaceAnalyzer["runtimes"] = {};
+  if (rt.runtime === "tfjs") {
+    for (const n of names) {
+      setActiveRuntime(graphs[n]!, "tfjs");
+      out[n] = { runtime: "tfjs", threads: 1, reason: "asked for tfjs" };
+    }
+    return out;
+  }
+  const specs = faceModelSpecs(env).filter((s) => names.includes(s.name));
+  const choices = await chooseFaceRuntimes(specs, rt.runtime === "onnx" ? { ...env, COVERGENRE_RUNTIME: "onnx" } : env);
+  for (const n of names) {
+    const g = graphs[n]!;
+    const choice = choices.get(n) ?? { runtime: "tfjs" as const, reason: "no export spec for this model" };
+    let reason = choice.reason;
+    if (choice.runtime === "onnx") {
+      try {
+        attachOnnx(g, n, choice, undefined, env);
+      } catch (err) {
+        reason = `its ONNX session could not open: ${(err as Error).message}`;
+        process.stderr.write(`covergenre: face model ${n} runs on tfjs, not onnxruntime-node: ${reason}\n`);
+      }
+    } else setActiveRuntime(g, "tfjs");
+    out[n] = { ...activeRuntime(g), reason };
+  }
+  return out;
 }
 
 /**

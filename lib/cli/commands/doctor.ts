@@ -11,6 +11,7 @@ import { findGearModel, humanModelsDir } from "../../vision/models";
 import { BACKBONES } from "../../vision/backbone";
 import { peekRuntime } from "../../onnx/backbone";
 import { defaultThreads, effectiveRuntime, ortStatus } from "../../onnx/runtime";
+import { chooseFaceRuntimesSync } from "../../onnx/faceModels";
 import { exportPaths, onnxCacheDir } from "../../onnx/store";
 import { defaultFeatureConfig } from "../../features/config";
 import { jupyterStatus } from "../../notebooks";
@@ -20,8 +21,8 @@ export interface DoctorReport {
   backend: string;
   simd: boolean | null;
   /**
-   * Where the image backbones run (`COVERGENRE_RUNTIME`): onnx (onnxruntime-node) or tfjs, why, and
-   * per backbone with how many threads; face models always run on tfjs (Human's graph models).
+   * Where the image backbones and the face models run (`COVERGENRE_RUNTIME`): onnx (onnxruntime-node)
+   * or tfjs, why, and per model with how many threads.
    */
   runtime: {
     default: string;
@@ -30,7 +31,7 @@ export interface DoctorReport {
     exportsDir: string;
     featureWorkers: number;
     backbones: Record<string, { runtime: string; reason: string; threadsPerWorker: number; threadsInMainThread: number; export: string | null; maxDiff: number | null }>;
-    faces: string;
+    faces: DoctorReport["runtime"]["backbones"];
   };
   matmulFix: boolean;
   node: string;
@@ -61,21 +62,27 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, dataFlag?: st
   const eff = effectiveRuntime(env);
   if (eff.runtime === "tfjs" && env.COVERGENRE_RUNTIME?.trim().toLowerCase() === "onnx") problems.push(`COVERGENRE_RUNTIME=onnx, but ${eff.reason}`);
   const runtimeBackbones: DoctorReport["runtime"]["backbones"] = {};
-  for (const [name, make] of Object.entries(BACKBONES)) {
-    const spec = make();
-    backbones[name] = spec ? spec.source : null;
-    if (!spec) continue;
-    const choice = peekRuntime(spec, env);
+  const placement = (choice: { runtime: string; reason: string; id?: string; record?: { ok: boolean } }, maxDiff: number | undefined) => {
     const onnx = choice.runtime === "onnx";
-    runtimeBackbones[name] = {
+    return {
       runtime: onnx ? "onnx" : `tfjs (${status.backend})`,
       reason: choice.reason,
       threadsPerWorker: onnx ? defaultThreads(env, false) : 1,
       threadsInMainThread: onnx ? defaultThreads(env, true) : 1,
       export: choice.id && choice.record?.ok ? exportPaths(choice.id, env).onnx : null,
-      maxDiff: choice.record?.maxDiffPooled ?? null,
+      maxDiff: maxDiff ?? null,
     };
+  };
+  for (const [name, make] of Object.entries(BACKBONES)) {
+    const spec = make();
+    backbones[name] = spec ? spec.source : null;
+    if (!spec) continue;
+    const choice = peekRuntime(spec, env);
+    runtimeBackbones[name] = placement(choice, choice.record?.maxDiffPooled);
   }
+  // Face models: the same decision the feature cache key makes, without exporting anything here.
+  const runtimeFaces: DoctorReport["runtime"]["faces"] = {};
+  for (const [name, choice] of chooseFaceRuntimesSync(env, { peek: true })) runtimeFaces[name] = placement(choice, choice.record?.maxRelDiff);
 
   const root = resolveDataRoot({ data: dataFlag, env });
   let covers: string | null = null;
@@ -131,7 +138,7 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, dataFlag?: st
       exportsDir: onnxCacheDir(env),
       featureWorkers: defaultFeatureConfig().workers,
       backbones: runtimeBackbones,
-      faces: `tfjs (${status.backend}): Human's graph models are not exported`,
+      faces: runtimeFaces,
     },
     matmulFix: status.matmulFix,
     node: process.version,
@@ -175,12 +182,13 @@ export const doctorCommand: Command = {
     for (const [name, src] of Object.entries(report.models.backbones)) ctx.print(`backbone       ${name}: ${src ?? "not found"}`);
     const rt = report.runtime;
     ctx.print(`runtime        ${rt.default} (${rt.reason}); onnxruntime-node ${rt.onnxruntime.version ?? "missing"}${rt.onnxruntime.available ? "" : ` does not load: ${rt.onnxruntime.error}`}; exports in ${rt.exportsDir}`);
-    for (const [name, b] of Object.entries(rt.backbones)) {
+    const entries = [...Object.entries(rt.backbones), ...Object.entries(rt.faces).map(([n, b]) => [`face ${n}`, b] as const)];
+    for (const [name, b] of entries) {
       const threads = b.runtime === "onnx" ? `${b.threadsPerWorker} thread per feature worker (${rt.featureWorkers} workers), ${b.threadsInMainThread} in the main thread` : "1 thread (wasm is single-threaded in Node)";
-      const diff = b.maxDiff != null ? `, max |diff| vs tfjs ${b.maxDiff.toExponential(1)}` : "";
+      // Backbones: absolute on the pooled embedding; face models: relative to each output's scale.
+      const diff = b.maxDiff != null ? `, max ${name.startsWith("face ") ? "relative " : ""}|diff| vs tfjs ${b.maxDiff.toExponential(1)}` : "";
       ctx.print(`runs on        ${name}: ${b.runtime}, ${threads}${diff}${b.runtime === "onnx" && !b.export ? " — " + b.reason : b.runtime !== "onnx" ? " — " + b.reason : ""}`);
     }
-    ctx.print(`runs on        faces: ${rt.faces}`);
     ctx.print(`data root      ${report.data.root} (${report.data.rootSource})`);
     if (!report.data.collections.length) ctx.print(`covers         ${report.data.coversError}`);
     for (const c of report.data.collections) ctx.print(`collection     ${c.name}: ${c.dir} (${c.layout})`);
