@@ -8,8 +8,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CvOutcome } from "../train/cv";
-import type { LabelledDataset } from "../train/dataset";
+import { readFeatureSet, type FeatureSet } from "../features/store";
+import { loadCheckpoint, type Checkpoint } from "../train/checkpoint";
+import { foldLabels } from "../train/collections";
+import { crossValidate, DEFAULT_CV, pooledScorer, type CvOutcome } from "../train/cv";
+import { buildDataset, usableRows, type LabelledDataset } from "../train/dataset";
+import { repeatedStratifiedFolds } from "../train/stratify";
 import { writeJsonAtomic } from "../util/fsx";
 
 export const OOF_FILE = "oof.json";
@@ -46,11 +50,36 @@ export async function writeOofScores(dir: string, ds: LabelledDataset, cv: Pick<
   return file;
 }
 
+/**
+ * For a checkpoint written before the study kept them: its configuration's out-of-fold scores
+ * recomputed on its training table — the study's first repeat (same fold labels and seed, 5 folds,
+ * thresholds tuned inside each training fold), so the same rows come out as the study would write.
+ */
+export function recomputeOofScores(ckpt: Checkpoint, fset: FeatureSet, opts: { folds?: number; seed?: number } = {}): { ds: LabelledDataset; cv: CvOutcome } {
+  const meta = ckpt.meta;
+  const ds = buildDataset(fset, usableRows(fset, meta.genres).rows, { genres: meta.genres, imgBackbones: meta.imgBackbones, population: meta.population });
+  const seed = opts.seed ?? 42;
+  const folds = repeatedStratifiedFolds(foldLabels(ds), opts.folds ?? 5, 1, seed);
+  return { ds, cv: crossValidate(ds, folds, pooledScorer(meta.blocks, meta.head.config), { ...DEFAULT_CV, seed, label: "out-of-fold scores" }) };
+}
+
+/** `covergenre serve --oof`: recompute and write `<dir>/oof.json` from the checkpoint's training table (default: the one it names). */
+export async function writeRecomputedOof(dir: string, tablePath?: string, log: (line: string) => void = () => undefined): Promise<string> {
+  const ckpt = await loadCheckpoint(dir);
+  const table = tablePath ?? ckpt.meta.trainedOn.table;
+  if (!fs.existsSync(table)) throw new Error(`cannot recompute out-of-fold scores: the training table ${table} is not on this machine (build it with \`covergenre features\`, or give --table)`);
+  const t0 = Date.now();
+  const { ds, cv } = recomputeOofScores(ckpt, await readFeatureSet(table));
+  const file = await writeOofScores(dir, ds, cv, ckpt.meta.inputSet);
+  log(`out-of-fold scores of ${ds.n} covers (${ckpt.meta.inputSet}, ${ckpt.meta.head.name}, 5 folds) → ${file} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  return file;
+}
+
 /** `<dir>/oof.json`, or why it cannot be used (an older checkpoint has none). */
 export function readOofScores(dir: string): { oof: OofScores } | { missing: string } {
   const file = path.join(dir, OOF_FILE);
   if (!fs.existsSync(file)) {
-    return { missing: `${file} does not exist: this checkpoint was written before the study kept its out-of-fold scores. Run \`covergenre study\` (or \`npm start\`) again to write a checkpoint with them.` };
+    return { missing: `${file} does not exist: this checkpoint was written before the study kept its out-of-fold scores. Run \`covergenre serve --oof\` once to recompute them on the training table (a few minutes), or \`covergenre study\` to write a new checkpoint with them.` };
   }
   const oof = JSON.parse(fs.readFileSync(file, "utf8")) as OofScores;
   if (oof.format !== OOF_FORMAT) return { missing: `${file}: format "${oof.format}" is not ${OOF_FORMAT}` };

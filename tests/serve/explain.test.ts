@@ -4,6 +4,8 @@
  */
 import { buildGallery, type OofScores } from "../../lib/explain/gallery";
 import { occlusionMaps, withPatch } from "../../lib/explain/occlusion";
+import { occlusionOverlayPng } from "../../lib/explain/pictures";
+import sharp from "sharp";
 import { QueueFullError, SerialQueue } from "../../lib/serve/queue";
 import type { DecodedImage } from "../../lib/vision/image";
 
@@ -100,5 +102,24 @@ describe("gallery", () => {
     expect(rock.mistakes.map((t) => [t.id, t.score])).toEqual([["4", 0.95], ["2", 0.7]]);
     expect(jazz.typical.map((t) => t.id)).toEqual(["4", "2"]);
     expect(jazz.mistakes.map((t) => t.id)).toEqual(["1", "3"]);
+  });
+});
+
+describe("pictures", () => {
+  test("the overlay is red where hiding lowers the score, blue where it raises it, untouched where nothing changes; faces boxed", async () => {
+    const grey = await sharp({ create: { width: 200, height: 100, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toBuffer();
+    const map = { genre: "A", rows: 1, cols: 3, base: 0.5, grid: [[0.2, 0, -0.2]] };
+    const face = { box: [150, 10, 40, 40] as [number, number, number, number], score: 1, age: 30, gender: "male" as const, genderScore: 0.9, race: null, raceScore: null, emotion: null };
+    const png = await occlusionOverlayPng(grey, map, [face], 300);
+    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([300, 150]);
+    const at = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));
+    const [r0, , b0] = at(50, 120);
+    expect(r0).toBeGreaterThan(b0 + 40); // red cell
+    expect(at(150, 120)).toEqual([128, 128, 128]); // no change, no colour
+    const [r2, , b2] = at(250, 120);
+    expect(b2).toBeGreaterThan(r2 + 40); // blue cell
+    const [, gBox] = at(Math.round(150 * 1.5), Math.round(30 * 1.5)); // left edge of the face box, scaled 1.5x
+    expect(gBox).toBeGreaterThan(180);
   });
 });

@@ -25,6 +25,7 @@ export interface ServeFixture {
   ckpt: string;
   meta: CheckpointMeta;
   /** The synthetic training rows, as the checkpoint saw them (for out-of-fold scores). */
+  trainSet: FeatureSet;
   trainDs: LabelledDataset;
   /** Feature table of `covers` (for neighbours). */
   table: string;
@@ -51,7 +52,7 @@ export async function makeServeFixture(): Promise<ServeFixture> {
   await buildFeatureTable({ coversDir, tablePath: table, config, progress: false, log: () => undefined });
   const fset = await readFeatureSet(table);
   const covers = fset.rows.map((r) => path.resolve(fset.coversDir, r.path));
-  return { tmp, ckpt, meta, trainDs, table, fset, covers };
+  return { tmp, ckpt, meta, trainSet, trainDs, table, fset, covers };
 }
 
 /** A real JPEG whose frame header (SOF) is rewritten to claim `width` × `height`: a decompression bomb's header. */

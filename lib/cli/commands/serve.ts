@@ -4,18 +4,20 @@ import type { Command } from "../framework";
 import { intOpt, stringOpt } from "../framework";
 import { checkpointsDir } from "../../paths";
 import { CoverModel } from "../../explain/coverModel";
+import { writeRecomputedOof } from "../../explain/gallery";
 import { DEFAULT_MAX_BYTES, startServer } from "../../serve/server";
 import { ensureGearForCommand } from "../../vision/models";
 
 export const serveCommand: Command = {
   name: "serve",
   summary: "a local page + API: drop a cover, see its genre scores, why (occlusion), its faces and nearest training covers",
-  usage: "covergenre serve [--model checkpoints/best] [--port 8080] [--host 127.0.0.1] [--table <covers.csv>]",
+  usage: "covergenre serve [--model checkpoints/best] [--port 8080] [--host 127.0.0.1] [--table <covers.csv>] [--oof]",
   options: {
     model: { type: "string", description: "checkpoint folder", defaultText: "checkpoints/best (written by npm start)" },
     port: { type: "string", description: "TCP port (0: any free port)", defaultText: "8080" },
     host: { type: "string", description: "address to bind; anything but 127.0.0.1 exposes the page to the network", defaultText: "127.0.0.1" },
     table: { type: "string", description: "feature table for the nearest covers", defaultText: "the table the checkpoint was trained on" },
+    oof: { type: "boolean", description: "first recompute the gallery's out-of-fold scores for a checkpoint that lacks oof.json (5 folds on its table, a few minutes)" },
     "max-mb": { type: "string", description: "largest upload in MB (larger: 413)", defaultText: String(DEFAULT_MAX_BYTES / 1024 / 1024) },
   },
   details:
@@ -29,6 +31,7 @@ export const serveCommand: Command = {
     const maxBytes = Math.round(intOpt(v, "max-mb", DEFAULT_MAX_BYTES / 1024 / 1024, 1, 1024) * 1024 * 1024);
     // The face block includes race: fetch the GEAR model on first use, as predict does.
     ensureGearForCommand(ctx.log, { command: "serve" });
+    if (v.oof === true) await writeRecomputedOof(model, stringOpt(v, "table"), (l) => ctx.log(`serve: ${l}`));
     ctx.log(`serve: loading ${model}…`);
     const cover = await CoverModel.load(model, { table: stringOpt(v, "table"), log: (l) => ctx.log(`serve: ${l}`) });
     if (cover.neighboursMissing) ctx.log(`serve: no nearest covers: ${cover.neighboursMissing}`);
