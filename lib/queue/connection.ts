@@ -5,7 +5,8 @@
  * shows those to every user of the machine).
  */
 import type { ConnectionOptions } from "bullmq";
-import { UsageError } from "../util/errors";
+import IORedis, { type RedisOptions } from "ioredis";
+import { describeError, UsageError, UserError } from "../util/errors";
 import { registerSecret } from "../util/secrets";
 
 export interface QueueTarget {
@@ -62,4 +63,26 @@ export function parseQueueUrl(raw: string, opts: { name?: string; env?: NodeJS.P
 /** Any `scheme://user:password@` in free text with the password replaced (for text that is not a parseable URL). */
 export function redactUrlText(text: string): string {
   return text.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
+}
+
+/**
+ * Connect once, without retries, and fail with a clear error (wrong password, nothing listening)
+ * — BullMQ itself reconnects forever, which would leave a misconfigured worker silently waiting.
+ * Also warns when Redis may evict keys (`maxmemory-policy` other than noeviction loses jobs).
+ */
+export async function checkRedis(target: QueueTarget, log: (line: string) => void): Promise<void> {
+  const client = new IORedis({ ...(target.connection as RedisOptions), maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true, connectTimeout: 10_000 });
+  // The reason (WRONGPASS, ECONNREFUSED) comes as an event; the call itself only says "Connection is closed".
+  let lastError: unknown = null;
+  client.on("error", (err) => (lastError = err));
+  try {
+    await client.connect();
+    await client.ping();
+    const policy = (await client.config("GET", "maxmemory-policy").catch(() => [])) as string[];
+    if (policy[1] && policy[1] !== "noeviction") log(`queue: Redis at ${target.display} has maxmemory-policy ${policy[1]}: jobs may be evicted; set noeviction`);
+  } catch (err) {
+    throw new UserError(`cannot use Redis at ${target.display}: ${redactUrlText(describeError(lastError ?? err))}`);
+  } finally {
+    client.disconnect();
+  }
 }

@@ -18,7 +18,7 @@ import { finishBuild, planBuild, recordShapes, storeResult, type BuildOptions, t
 import type { WorkItem } from "../features/extract";
 import { describeError, InterruptedError } from "../util/errors";
 import { Progress } from "../util/progress";
-import { queueNames, type QueueTarget } from "./connection";
+import { checkRedis, queueNames, type QueueTarget } from "./connection";
 import { decodeResult, featureJobId, portableConfig, type FeatureJobData, type ResultJobData } from "./jobs";
 
 export interface QueueBuildOptions {
@@ -65,6 +65,7 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
   const { cache, keys, todo } = plan;
   const maxJobs = q.maxJobs ?? 64;
   const maxBytes = q.maxBytes ?? 64 * 1024 * 1024;
+  await checkRedis(q.target, log);
   const names = queueNames(q.target.name);
   const connection = q.target.connection;
   const features = new Queue<FeatureJobData>(names.features, { connection });

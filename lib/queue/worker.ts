@@ -23,7 +23,7 @@ import { startPool, type ExtractorPool } from "../features/pool";
 import type { WorkItem } from "../features/extract";
 import { describeError } from "../util/errors";
 import { Batcher, HandedBack } from "./batcher";
-import { queueNames, type QueueTarget } from "./connection";
+import { checkRedis, queueNames, type QueueTarget } from "./connection";
 import { encodeResult, type FeatureJobData, type PortableConfig } from "./jobs";
 
 export interface QueueWorkerOptions {
@@ -62,6 +62,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const id = `${os.hostname()}:${process.pid}`;
   const names = queueNames(opts.target.name);
   const lockMs = opts.lockMs ?? 30_000;
+  await checkRedis(opts.target, opts.log);
   const results = new Queue(names.results, { connection: opts.target.connection });
   let engine: Engine | null = null;
   let loading: Promise<Engine> | null = null;
@@ -103,6 +104,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const bytes = Buffer.from(data.image, "base64");
     if (hashBytes(bytes) !== data.hash) throw new UnrecoverableError(`job ${job.id}: the image bytes do not match their hash ${data.hash} (damaged in transit?)`);
     const e = await engineFor(data.config);
+    // Stopped while the models loaded: the job has not started, so it goes back.
+    if (stopping) return handBack(job, token);
     const differs = data.stages.filter((s) => e.keys[s] !== data.keys[s]);
     if (differs.length) {
       // Another version of a package or model here: this machine's outputs would not match the

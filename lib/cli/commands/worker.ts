@@ -42,7 +42,8 @@ export const workerCommand: Command = {
         log: ctx.log,
       });
     } catch (err) {
-      throw new UserError(`worker: cannot reach ${target.display}: ${safeMessage(err)}`);
+      if (err instanceof UserError) throw err;
+      throw new UserError(`worker: cannot start on ${target.display}: ${safeMessage(err)}`);
     }
     const stop = () => void handle.stop();
     process.once("SIGTERM", stop);
