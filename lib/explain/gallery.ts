@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readFeatureSet, type FeatureSet } from "../features/store";
+import { initTf } from "../tf";
 import { loadCheckpoint, type Checkpoint } from "../train/checkpoint";
 import { foldLabels } from "../train/collections";
 import { crossValidate, DEFAULT_CV, pooledScorer, type CvOutcome } from "../train/cv";
@@ -65,6 +66,8 @@ export function recomputeOofScores(ckpt: Checkpoint, fset: FeatureSet, opts: { f
 
 /** `covergenre serve --oof`: recompute and write `<dir>/oof.json` from the checkpoint's training table (default: the one it names). */
 export async function writeRecomputedOof(dir: string, tablePath?: string, log: (line: string) => void = () => undefined): Promise<string> {
+  // The wasm backend with its matmul fix: without it tfjs falls back to its pure-JS backend, ≈ 25x slower.
+  await initTf();
   const ckpt = await loadCheckpoint(dir);
   const table = tablePath ?? ckpt.meta.trainedOn.table;
   if (!fs.existsSync(table)) throw new Error(`cannot recompute out-of-fold scores: the training table ${table} is not on this machine (build it with \`covergenre features\`, or give --table)`);
