@@ -6,6 +6,10 @@
  * 3. each image backbone (MobileNet v1 when ../shared/models has it, InceptionV3 mixed7 at 150) on
  *    tfjs-wasm vs onnxruntime-node with 1 and 2 intra-op threads (the export made and checked
  *    first, lib/onnx/), ms/image at the feature workers' batch of 8, and the ratios.
+ * 4. each face model (BlazeFace, FaceMesh, FaceRes, emotion, GEAR when cached) on tfjs-wasm vs
+ *    onnxruntime-node at 1 and 2 threads, batch 1 as Human and lib/vision/faces.ts call them, through
+ *    the swapped `execute()` (lib/onnx/faceModels.ts) — and the same session run directly, so the
+ *    bridge's own cost (input read-back, output tensors) shows.
  * Also the same training step on the pure-JS cpu backend when COVERGENRE_BENCH_CPU=1 (slow).
  */
 import { applyWasmMatMulFix, initTf, removeWasmMatMulFix, tf } from "../lib/tf";
@@ -14,6 +18,9 @@ import { loadBackbone, resolveBackboneSpec, BACKBONES, type BackboneSpec } from 
 import { prepareExport, checkImages } from "../lib/onnx/backbone";
 import { createSession } from "../lib/onnx/runtime";
 import { exportPaths } from "../lib/onnx/store";
+import { attachOnnx, detachOnnx, faceModelSpecs, loadGraphModel, prepareFaceExport, type FaceModelSpec } from "../lib/onnx/faceModels";
+import { createSyncSession } from "../lib/onnx/runtime";
+import * as fs from "node:fs";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -112,6 +119,65 @@ async function runtimeMs(name: string, threads: number[], batch: number, rounds:
   return { tfjs: median(tfjsTimes), onnx, maxDiff };
 }
 
+/** Median ms of `fn` over `rounds` calls after one warm-up call. */
+function timeSync(fn: () => void, rounds: number): number {
+  fn();
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** ms per call of one face model: tfjs execute(), the swapped execute() and its bare session, per thread count. */
+async function faceModelMs(spec: FaceModelSpec, threads: number[], rounds: number): Promise<{ tfjs: number; onnx: Record<number, number>; bridge: Record<number, number> }> {
+  const choice = await prepareFaceExport(spec);
+  if (!choice.record.ok) throw new Error(`${spec.name}: no usable ONNX export: ${choice.record.error}`);
+  const model = await loadGraphModel(spec.modelJson);
+  const shape = (model.inputs[0].shape ?? []).map((d, i) => (i === 0 ? 1 : d));
+  const x = tf.randomUniform(shape, spec.inputRange[0], spec.inputRange[1], "float32", 1);
+  const once = () => {
+    const out = model.execute(x);
+    for (const t of Array.isArray(out) ? out : [out]) {
+      t.dataSync();
+      t.dispose();
+    }
+  };
+  const tfjs = timeSync(once, rounds);
+  const onnx: Record<number, number> = {};
+  const bridge: Record<number, number> = {};
+  const bytes = fs.readFileSync(exportPaths(choice.id).onnx);
+  const data = x.dataSync() as Float32Array;
+  for (const t of threads) {
+    attachOnnx(model, spec.name, { runtime: "onnx", reason: "bench", ...choice }, t);
+    const session = createSyncSession(bytes, t);
+    const runBare = () => session.run(data, shape, choice.record.onnxOutputs!);
+    once();
+    runBare();
+    // Interleaved pairs: the bridge's cost is the median of (execute() − bare run) over pairs that saw the same load.
+    const exec: number[] = [];
+    const pairs: number[] = [];
+    for (let r = 0; r < rounds * 3; r++) {
+      let t0 = performance.now();
+      once();
+      const e = performance.now() - t0;
+      t0 = performance.now();
+      runBare();
+      exec.push(e);
+      pairs.push(e - (performance.now() - t0));
+    }
+    onnx[t] = median(exec);
+    bridge[t] = median(pairs);
+    session.release();
+    detachOnnx(model);
+  }
+  x.dispose();
+  model.dispose();
+  return { tfjs, onnx, bridge };
+}
+
 async function main(): Promise<void> {
   const status = await initTf("wasm");
   console.log(`backend ${status.backend}, SIMD ${status.simd}, tfjs ${status.tfjsVersion}, node ${process.version}`);
@@ -161,8 +227,21 @@ async function main(): Promise<void> {
     summary.push(`${name} ${r.tfjs.toFixed(0)} → ${r.onnx[1].toFixed(1)} / ${r.onnx[2].toFixed(1)} ms (${(r.tfjs / r.onnx[1]).toFixed(1)}x / ${(r.tfjs / r.onnx[2]).toFixed(1)}x)`);
   }
 
+  console.log(`\n4) face models: tfjs-${status.backend} vs onnxruntime-node (1 and 2 threads), batch 1, median ms/call incl. reading the outputs`);
+  console.log(`   load average now ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log("   model       | tfjs-wasm | onnx 1 thr | onnx 2 thr | speed-up 1 thr | 2 thr | bridge cost 1 / 2 thr (median of execute() − bare session.run, interleaved)");
+  const faceSummary: string[] = [];
+  for (const spec of faceModelSpecs()) {
+    const r = await faceModelMs(spec, [1, 2], 10);
+    console.log(
+      `   ${spec.name.padEnd(12)}| ${r.tfjs.toFixed(1).padStart(9)} | ${r.onnx[1].toFixed(1).padStart(10)} | ${r.onnx[2].toFixed(1).padStart(10)} | ${(r.tfjs / r.onnx[1]).toFixed(1).padStart(13)}x | ${(r.tfjs / r.onnx[2]).toFixed(1).padStart(4)}x | ${r.bridge[1].toFixed(2)} / ${r.bridge[2].toFixed(2)} ms`,
+    );
+    faceSummary.push(`${spec.name} ${r.tfjs.toFixed(0)} → ${r.onnx[1].toFixed(1)} / ${r.onnx[2].toFixed(1)} ms`);
+  }
+
   console.log(`\nsummary: matmul fix speed-up ${ratios.map((r) => r.toFixed(1) + "x").join(", ")} (goal >= 5x); mixed7 ${at150.toFixed(0)} ms @150, ${at299.toFixed(0)} ms @299`);
   console.log(`summary: tfjs-wasm → onnxruntime-node 1 / 2 threads: ${summary.join("; ")}`);
+  console.log(`summary: face models, tfjs-wasm → onnxruntime-node 1 / 2 threads: ${faceSummary.join("; ")}`);
 }
 
 main().catch((err) => {

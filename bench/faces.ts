@@ -8,6 +8,8 @@
  * The DEFAULT end-to-end row runs analyze() itself with the shipped defaults.
  * Also faces found on the unlabelled multi-person photos (../shared/data/faces/photos) per margin,
  * so a margin that helps crops but loses small faces in group pictures shows up, and ms per face.
+ * Then the default analyzer on tfjs-wasm and on onnxruntime-node side by side (lib/onnx/faceModels.ts),
+ * interleaved image by image: ms/image and ms/face for each, and how far their results differ.
  * Images are read from ../shared at run time and never copied into the project.
  */
 import * as fs from "node:fs";
@@ -15,7 +17,8 @@ import * as path from "node:path";
 import { initTf, tf } from "../lib/tf";
 import { resolveDataRoot } from "../lib/paths";
 import { decodeImage, DecodedImage, toTensor3D } from "../lib/vision/image";
-import { DEFAULT_FACE_CONFIG, FaceConfig, loadFaceAnalyzer, RawFace, EmotionName, Race, dominantEmotion } from "../lib/vision/faces";
+import { DEFAULT_FACE_CONFIG, FaceConfig, FaceInfo, loadFaceAnalyzer, RawFace, EmotionName, Race, dominantEmotion, EMOTIONS } from "../lib/vision/faces";
+import * as os from "node:os";
 import { loadHuman, HumanFace, HumanInstance } from "../lib/vision/human";
 import { LabelledFace, loadLabelledFaces, predictFromRaw, Prediction, scoreFaces, FaceMetrics } from "../lib/vision/faceEval";
 
@@ -78,6 +81,52 @@ async function rawAll(images: DecodedImage[], config: Partial<FaceConfig>): Prom
   const ms = performance.now() - t0;
   analyzer.dispose();
   return { raw, ms, faces: raw.reduce((a, r) => a + r.length, 0) };
+}
+
+/** Largest differences between two runtimes' faces for one image (paired largest first), or null when the counts differ. */
+function runtimeDiff(a: FaceInfo[], b: FaceInfo[]): { box: number; age: number; score: number } | null {
+  if (a.length !== b.length) return null;
+  let box = 0, age = 0, score = 0;
+  const d = (x: number | null, y: number | null) => (x === null || y === null ? (x === y ? 0 : Infinity) : Math.abs(x - y));
+  a.forEach((fa, i) => {
+    const fb = b[i];
+    for (let k = 0; k < 4; k++) box = Math.max(box, Math.abs(fa.box[k] - fb.box[k]));
+    age = Math.max(age, d(fa.age, fb.age));
+    // Gender as P(male), so a flip across 0.5 counts in full.
+    const male = (f: FaceInfo) => (f.genderScore === null ? null : f.gender === "male" ? f.genderScore : 1 - f.genderScore);
+    score = Math.max(score, d(male(fa), male(fb)), fa.race === fb.race ? d(fa.raceScore, fb.raceScore) : Infinity);
+    for (const e of EMOTIONS) score = Math.max(score, d(fa.emotion?.[e] ?? null, fb.emotion?.[e] ?? null));
+  });
+  return { box, age, score };
+}
+
+/** The default analyzer on both runtimes, interleaved per image (same load on both sides). */
+async function runtimesSideBySide(images: DecodedImage[]): Promise<Record<string, number>> {
+  const onTfjs = await loadFaceAnalyzer({}, { runtime: "tfjs" });
+  const onOnnx = await loadFaceAnalyzer({}, { runtime: "onnx" });
+  const where = Object.entries(onOnnx.runtimes).map(([k, v]) => `${k} ${v!.runtime}${v!.runtime === "onnx" ? ` (${v!.threads} thr)` : ""}`).join(", ");
+  let msT = 0, msO = 0, facesT = 0, facesO = 0, countDiffers = 0, box = 0, age = 0, score = 0;
+  for (const img of images) {
+    let t = performance.now();
+    const a = await onTfjs.analyze(img);
+    msT += performance.now() - t;
+    t = performance.now();
+    const b = await onOnnx.analyze(img);
+    msO += performance.now() - t;
+    facesT += a.length;
+    facesO += b.length;
+    const d = runtimeDiff(a, b);
+    if (!d) countDiffers++;
+    else [box, age, score] = [Math.max(box, d.box), Math.max(age, d.age), Math.max(score, d.score)];
+  }
+  onTfjs.dispose();
+  onOnnx.dispose();
+  const n = images.length;
+  console.log(`\nRuntimes side by side on ${n} images (interleaved; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; onnx: ${where}):`);
+  console.log(`  tfjs-wasm         ${(msT / n).toFixed(0).padStart(5)} ms/image, ${(msT / Math.max(1, facesT)).toFixed(0).padStart(5)} ms/face (${facesT} faces)`);
+  console.log(`  onnxruntime-node  ${(msO / n).toFixed(0).padStart(5)} ms/image, ${(msO / Math.max(1, facesO)).toFixed(0).padStart(5)} ms/face (${facesO} faces); ${(msT / msO).toFixed(2)}x faster`);
+  console.log(`  agreement: face count differs on ${countDiffers} images; elsewhere max |diff| box ${box} px, age ${age.toFixed(2)} y, scores ${score.toFixed(4)} (issue 14: 1 px, 0.5 y, 0.01)`);
+  return { msPerImageTfjs: msT / n, msPerImageOnnx: msO / n, facesTfjs: facesT, facesOnnx: facesO, countDiffers, maxBoxDiff: box, maxAgeDiff: age, maxScoreDiff: score };
 }
 
 async function main(): Promise<void> {
@@ -251,7 +300,10 @@ async function main(): Promise<void> {
     }
     console.log(`\nUnlabelled photos (${photos.length}, incl. group pictures):\n  ${counts.join("\n  ")}`);
   }
-  console.log("\nJSON " + JSON.stringify({ results, targets: TARGETS, msPerFace: msOurs / facesOurs, baselineMsPerFace: msBase / Math.max(1, facesBase), firstPassMs: ms }));
+  // 5. Both runtimes on the crops and the unlabelled photos.
+  const photoFiles = fs.existsSync(photoDir) ? fs.readdirSync(photoDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort() : [];
+  const runtimes = await runtimesSideBySide([...all, ...(await Promise.all(photoFiles.map((f) => decodeImage(path.join(photoDir, f)))))]);
+  console.log("\nJSON " + JSON.stringify({ results, targets: TARGETS, msPerFace: msOurs / facesOurs, baselineMsPerFace: msBase / Math.max(1, facesBase), firstPassMs: ms, runtimes }));
 }
 
 main().catch((err) => {

@@ -5,15 +5,16 @@
  * - study row: faces + colour + histograms + InceptionV3 (pooled + f16 mixed7 map), worker threads;
  * - default row: faces + colour + histograms + the default backbones (MobileNet v1 when
  *   ../shared/models has it);
- * - both rows on each image-backbone runtime side by side (tfjs-wasm, onnxruntime-node: lib/onnx/;
- *   faces stay on tfjs-wasm either way), and the onnx / tfjs ratio;
+ * - both rows on each runtime side by side (tfjs-wasm, onnxruntime-node: lib/onnx/; the switch moves
+ *   the image backbones and the five face models together), and the onnx / tfjs ratio;
  * - cached re-run of the default row (nothing changed: the ≥ 10x goal);
  * - naive baseline: one thread, Human with its default configuration (face, body, hand, gesture
  *   models as shipped; maxDetected 1), colour and InceptionV3 one cover at a time.
  *
  * Env: BENCH_N (covers, default 300), BENCH_BASELINE_N (default 60: the baseline is slow, its rate
  * is measured on fewer covers), BENCH_WORKERS (default 2), BENCH_RUNTIMES (default "tfjs,onnx").
- * Uses ../shared/data/discogs-covers.
+ * Uses ../shared/data/discogs-covers and, when present, ../shared/data/discogs-popular-covers (half
+ * of the covers from each).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -40,23 +41,38 @@ function fmt(x: number, d = 2): string {
 }
 
 async function main(): Promise<void> {
-  const coversDir = path.join(resolveDataRoot().dir, "discogs-covers");
-  if (!fs.existsSync(coversDir)) {
-    console.log(`bench:features skipped: ${coversDir} not found (needs the shared covers)`);
+  const dataDir = resolveDataRoot().dir;
+  const collections = ["discogs-covers", "discogs-popular-covers"].map((c) => path.join(dataDir, c)).filter((d) => fs.existsSync(d));
+  if (!collections.length) {
+    console.log(`bench:features skipped: ${path.join(dataDir, "discogs-covers")} not found (needs the shared covers)`);
     return;
   }
   const status = await initTf();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-features-"));
-  // A spread of the set (every k-th cover), not the first N of one genre.
-  const all = (await listCovers(coversDir)).covers;
-  const step = Math.max(1, Math.floor(all.length / N));
-  const picked = all.filter((_, i) => i % step === 0).slice(0, N);
   const subset = path.join(tmp, "covers");
   fs.mkdirSync(path.join(subset, "images"), { recursive: true });
-  for (const c of picked) fs.symlinkSync(c.absPath, path.join(subset, c.path));
-  fs.writeFileSync(path.join(subset, "labels.csv"), "release_id,genres,file\n" + picked.map((c) => `${c.masterId},"${c.genres.join("|")}",${c.path}`).join("\n") + "\n");
+  const rows: string[] = [];
+  const ids = new Set<string>();
+  let pickedCount = 0;
+  for (const [k, dir] of collections.entries()) {
+    // A spread of each set (every k-th cover), not the first N of one genre; the share of N left for each collection.
+    // A release in both collections is benchmarked once (one row per release id in the table).
+    const all = (await listCovers(dir)).covers.filter((c) => !ids.has(c.masterId));
+    const want = Math.ceil((N - pickedCount) / (collections.length - k));
+    const step = Math.max(1, Math.floor(all.length / want));
+    const picked = all.filter((_, i) => i % step === 0).slice(0, want);
+    for (const c of picked) {
+      ids.add(c.masterId);
+      const file = `images/${path.basename(dir)}-${path.basename(c.path)}`;
+      fs.symlinkSync(c.absPath, path.join(subset, file));
+      rows.push(`${c.masterId},"${c.genres.join("|")}",${file}`);
+    }
+    pickedCount += picked.length;
+  }
+  fs.writeFileSync(path.join(subset, "labels.csv"), "release_id,genres,file\n" + rows.join("\n") + "\n");
+  const picked = { length: pickedCount };
 
-  console.log(`bench:features — ${picked.length} real covers, ${os.cpus().length} CPUs, backend ${status.backend} (SIMD ${status.simd}), ${WORKERS} workers`);
+  console.log(`bench:features — ${picked.length} real covers from ${collections.map((d) => path.basename(d)).join(" + ")}, ${os.cpus().length} CPUs, backend ${status.backend} (SIMD ${status.simd}), ${WORKERS} workers`);
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (other jobs share these cores)`);
 
   const run = async (label: string, extra: Partial<FeatureConfig>, cacheName: string): Promise<BuildSummary> => {
@@ -103,11 +119,11 @@ async function main(): Promise<void> {
   });
   await human.load();
   const embedder = await loadEmbedder(["inception_v3"], { runtime: "tfjs" });
-  const base = picked.slice(0, BASELINE_N);
+  const base = rows.slice(0, BASELINE_N).map((r) => path.join(subset, r.slice(r.lastIndexOf(",") + 1)));
   const t0 = performance.now();
   let faces = 0;
-  for (const c of base) {
-    const img = await decodeImage(c.absPath);
+  for (const file of base) {
+    const img = await decodeImage(file);
     colourFeatures(img);
     const x = tf.tidy(() => tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, 3], "int32").toFloat().expandDims(0));
     const r = await human.detect(x);
@@ -125,7 +141,7 @@ async function main(): Promise<void> {
   console.log(`default row (${last}) vs naive baseline: ${fmt(fullRate / baseRate, 1)}x (${fmt(fullRate)} covers/s; issue 14 goal ≥ 15, must ≥ 10)`);
   if (rates.full.tfjs && rates.full.onnx) {
     console.log(
-      `onnx vs tfjs image backbones: study row ${fmt(rates.study.tfjs)} → ${fmt(rates.study.onnx)} covers/s (${fmt(rates.study.onnx / rates.study.tfjs, 2)}x), ` +
+      `onnx vs tfjs (backbones + faces): study row ${fmt(rates.study.tfjs)} → ${fmt(rates.study.onnx)} covers/s (${fmt(rates.study.onnx / rates.study.tfjs, 2)}x), ` +
         `default row ${fmt(rates.full.tfjs)} → ${fmt(rates.full.onnx)} covers/s (${fmt(rates.full.onnx / rates.full.tfjs, 2)}x)`,
     );
   }
