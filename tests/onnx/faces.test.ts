@@ -84,12 +84,11 @@ describe("graph translator", () => {
   });
 
   test("an unsupported op is refused with the node named", () => {
-    const nodes: GraphDefNode[] = [
-      { name: "x", op: "Placeholder", attr: { shape: { dim: [{ size: 1 }, { size: 4 }, { size: 4 }, { size: 3 }] } } as never },
+    // model.json nests a Placeholder's shape one level deeper ({ shape: { shape: { dim } } }).
+    const nodes = [
+      { name: "x", op: "Placeholder", attr: { shape: { shape: { dim: [{ size: 1 }, { size: 4 }, { size: 4 }, { size: 3 }] } } } },
       { name: "odd", op: "Tanh", input: ["x"] },
-    ];
-    // The Placeholder's attr is nested one level deeper in model.json ({ shape: { shape: ... } }).
-    nodes[0].attr = { shape: { shape: { dim: [{ size: 1 }, { size: 4 }, { size: 4 }, { size: 3 }] } } } as never;
+    ] as never as GraphDefNode[];
     expect(() => exportGraphModel(nodes, {}, ["odd"], "tiny")).toThrow(UnsupportedOpError);
     expect(() => exportGraphModel(nodes, {}, ["odd"], "tiny")).toThrow(/node "odd" \(Tanh\)/);
   });
@@ -233,5 +232,18 @@ describe("feature cache keys", () => {
     expect(onnxKey).toMatch(/^faces-onnx-[0-9a-f]{12}$/);
     const sync = chooseFaceRuntimesSync();
     for (const spec of faceModelSpecs()) expect(sync.get(spec.name)).toMatchObject({ runtime: "onnx", id: faceExportId(spec) });
+  });
+
+  test("with no exports yet, the key's decision makes them in a child process (doctor's peek makes none)", () => {
+    const env = { ...process.env, COVERGENRE_CACHE: path.join(tmp, "fresh"), COVERGENRE_RUNTIME: "onnx" };
+    const peek = chooseFaceRuntimesSync(env, { peek: true });
+    expect([...peek.values()].every((c) => c.runtime === "onnx" && c.pending)).toBe(true);
+    expect(fs.existsSync(path.join(tmp, "fresh"))).toBe(false);
+    const made = chooseFaceRuntimesSync(env);
+    expect([...made.keys()]).toEqual(["blazeface", "facemesh", "faceres", "emotion"]);
+    for (const [name, c] of made) {
+      expect({ name, runtime: c.runtime, ok: c.record?.ok }).toEqual({ name, runtime: "onnx", ok: true });
+      expect(fs.existsSync(exportPaths(c.id!, env).onnx)).toBe(true);
+    }
   });
 });
