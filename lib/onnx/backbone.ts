@@ -16,12 +16,11 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isMainThread } from "node:worker_threads";
 import { initTf, tf } from "../tf";
 import { describeError } from "../util/errors";
 import { loadBackbone, type BackboneSpec } from "../vision/backbone";
 import { EXPORT_REVISION, exportLayersModel } from "./export";
-import { createSession, defaultThreads, effectiveRuntime, type OrtSession, type RuntimeName } from "./runtime";
+import { createSession, defaultThreads, effectiveRuntime, fallbackWarner, type OrtSession, type RuntimeName } from "./runtime";
 import { exportId, exportPaths, notExportable, readRecord, recordWriter, TOLERANCE, writeAtomicSync, type ExportRecord } from "./store";
 
 export interface RuntimeChoice {
@@ -33,19 +32,16 @@ export interface RuntimeChoice {
   record?: ExportRecord;
 }
 
-const warned = new Set<string>();
+const warner = fallbackWarner("backbone");
 
-/** One warning per backbone and reason in this process; worker threads stay quiet (the main thread decided and said it). */
+/** One warning per backbone and reason in this process (see {@link fallbackWarner}). */
 function warnOnce(spec: BackboneSpec, reason: string): void {
-  const key = `${spec.name}\0${reason}`;
-  if (warned.has(key) || !isMainThread) return;
-  warned.add(key);
-  process.stderr.write(`covergenre: backbone ${spec.name} runs on tfjs, not onnxruntime-node: ${reason}\n`);
+  warner.warn(spec.name, reason);
 }
 
 /** Forget which warnings were given (tests). */
 export function resetWarnings(): void {
-  warned.clear();
+  warner.reset();
 }
 
 /** Deterministic check images [n, size, size, 3] with integer values in [0, 255]: a gradient, noise, and blocks with a disc. */

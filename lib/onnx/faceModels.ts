@@ -19,14 +19,13 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isMainThread } from "node:worker_threads";
 import { initTf, loadArtifactsFromModelJson, tf } from "../tf";
 import { describeError } from "../util/errors";
 import { packageVersion } from "../util/packages";
 import { findGearModel, humanModelsDir } from "../vision/models";
 import { checkImages } from "./backbone";
 import { exportGraphModel, type GraphDefNode } from "./graph";
-import { createSyncSession, defaultThreads, effectiveRuntime, type RuntimeName, type SyncOrtSession } from "./runtime";
+import { createSyncSession, defaultThreads, effectiveRuntime, fallbackWarner, type RuntimeName, type SyncOrtSession } from "./runtime";
 import { exportPaths, readRecord, recordWriter, sourceDigest, writeAtomicSync, type RecordBase } from "./store";
 
 /** Revision of the graph translator: part of each face export's id and of the faces cache key. */
@@ -196,24 +195,17 @@ export interface FaceRuntimeChoice {
   record?: FaceExportRecord;
 }
 
-const warned = new Set<string>();
-
-/** One warning per model and reason in this process; worker threads stay quiet (the main thread said it). */
-function warnOnce(name: string, reason: string): void {
-  const key = `${name}\0${reason}`;
-  if (warned.has(key) || !isMainThread) return;
-  warned.add(key);
-  process.stderr.write(`covergenre: face model ${name} runs on tfjs, not onnxruntime-node: ${reason}\n`);
-}
+/** One warning per face model and reason in this process (see {@link fallbackWarner}). */
+const warner = fallbackWarner("face model");
 
 /** Forget which warnings were given (tests). */
 export function resetFaceWarnings(): void {
-  warned.clear();
+  warner.reset();
 }
 
 function choiceFrom(spec: FaceModelSpec, id: string, record: FaceExportRecord | null, reason: string, failure?: string, quiet = false): FaceRuntimeChoice {
   const fallback = (why: string, rec?: FaceExportRecord): FaceRuntimeChoice => {
-    if (!quiet) warnOnce(spec.name, why);
+    if (!quiet) warner.warn(spec.name, why);
     return { runtime: "tfjs", reason: why, id, ...(rec ? { record: rec } : {}) };
   };
   if (!record) return fallback(`the export could not be made${failure ? `: ${failure}` : ""}`);

@@ -216,3 +216,21 @@ export function createSyncSession(model: Uint8Array, threads: number = defaultTh
     },
   };
 }
+
+/**
+ * One "runs on tfjs" warning per model and reason in this process, for models of one `kind`
+ * ("backbone", "face model"); worker threads stay quiet (the main thread decided and said it).
+ * `reset` forgets what was said (tests).
+ */
+export function fallbackWarner(kind: string): { warn(name: string, reason: string): void; reset(): void } {
+  const warned = new Set<string>();
+  return {
+    warn(name, reason) {
+      const key = `${name}\0${reason}`;
+      if (warned.has(key) || !isMainThread) return;
+      warned.add(key);
+      process.stderr.write(`covergenre: ${kind} ${name} runs on tfjs, not onnxruntime-node: ${reason}\n`);
+    },
+    reset: () => warned.clear(),
+  };
+}
