@@ -192,6 +192,27 @@ describe("face analysis on both runtimes", () => {
     if (userGear) expect(b.every((f) => f.gearRace !== null)).toBe(true);
   });
 
+  test("flip (a batch of two per head) and the FaceRes descriptor: same results, descriptor within 1e-4 per value", async () => {
+    const img = await decodeImage(path.join(ASSETS, PHOTOS[2]));
+    const t = await loadFaceAnalyzer({ flip: true, embedding: true }, { runtime: "tfjs" });
+    const o = await loadFaceAnalyzer({ flip: true, embedding: true }, { runtime: "onnx" });
+    try {
+      const a = await t.analyzeRaw(img);
+      const b = await o.analyzeRaw(img);
+      expect(b.length).toBe(a.length);
+      expect(b.every((f) => f.faceresMale.length === 2)).toBe(true);
+      const d = compareFaces(a, b);
+      expect(d.box).toBeLessThanOrEqual(1);
+      expect(d.score).toBeLessThanOrEqual(0.01);
+      let desc = 0;
+      a.forEach((f, i) => f.descriptor!.forEach((v, k) => (desc = Math.max(desc, Math.abs(v - b[i].descriptor![k])))));
+      expect(desc).toBeLessThanOrEqual(1e-4);
+    } finally {
+      t.dispose();
+      o.dispose();
+    }
+  });
+
   test("no leak over 200 generated covers: tensor count flat, the same sessions reused, head sessions released on dispose", async () => {
     const portrait = await sharp(path.join(ASSETS, PHOTOS[0])).resize(200).raw().toBuffer({ resolveWithObject: true });
     const covers: DecodedImage[] = [];
