@@ -42,6 +42,8 @@ export interface QueueStats {
   enqueued: number;
   /** Jobs found already in Redis from an earlier run (not added again). */
   found: number;
+  /** Summed over results: the workers' queue work (base64, hash check, result encoding), ms; the wait on Redis is not in it. */
+  workerQueueMs: number;
   /** Covers per worker (host:pid). */
   perWorker: Record<string, number>;
   /** Jobs that failed for good (after every attempt): their covers' rows say "not processed"; a re-run retries them. */
@@ -54,7 +56,7 @@ export async function buildFeatureTableViaQueue(opts: BuildOptions, q: QueueBuil
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const plan = await planBuild(opts, log);
   const stats: ComputeStats = { workers: 0, computeMs: 0, stageMs: {}, tensors: { first: [], last: [] } };
-  const queue: QueueStats = { name: q.target.name, enqueued: 0, found: 0, perWorker: {}, failedJobs: [] };
+  const queue: QueueStats = { name: q.target.name, enqueued: 0, found: 0, workerQueueMs: 0, perWorker: {}, failedJobs: [] };
   if (plan.todo.size) await computeViaQueue(plan, opts, q, log, stats, queue);
   const summary = await finishBuild(plan, stats);
   return { ...summary, queue };
@@ -101,6 +103,7 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
         if (Object.keys(data.shapes).length) await recordShapes(cache, keys, data.shapes);
         for (const [k, v] of Object.entries(data.ms)) stats.stageMs[k] = (stats.stageMs[k] ?? 0) + v;
         out.perWorker[data.worker] = (out.perWorker[data.worker] ?? 0) + 1;
+        out.workerQueueMs += data.queueMs ?? 0;
         done.add(id);
         progress?.tick(data.worker);
       }

@@ -33,6 +33,8 @@ export interface ResultJobData {
   worker: string;
   /** Thread time per stage for this cover (its share of its batch). */
   ms: Record<string, number>;
+  /** The worker's CPU-bound queue work for this cover (base64, hash check, encoding the result), ms. */
+  queueMs?: number;
   /** Pooled dim and map shape per backbone, as the worker's models report them. */
   shapes: Record<string, { dim: number; mapShape: number[] }>;
   colour?: ItemResult["colour"];

@@ -101,8 +101,11 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const processor = async (job: Job<FeatureJobData>, token?: string) => {
     if (stopping) return handBack(job, token);
     const data = job.data;
+    // Time spent on the queue's own work (bytes in, hash check, result out), reported with the result.
+    let t = performance.now();
     const bytes = Buffer.from(data.image, "base64");
     if (hashBytes(bytes) !== data.hash) throw new UnrecoverableError(`job ${job.id}: the image bytes do not match their hash ${data.hash} (damaged in transit?)`);
+    let queueMs = performance.now() - t;
     const e = await engineFor(data.config);
     // Stopped while the models loaded: the job has not started, so it goes back.
     if (stopping) return handBack(job, token);
@@ -128,7 +131,10 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       }
       throw new Error(`extraction failed for ${data.name}: ${describeError(err)}`);
     }
-    await results.add("result", encodeResult(out.item, { worker: id, ms: out.ms, shapes: e.pool.shapes }), { jobId: job.id, removeOnComplete: true, removeOnFail: true });
+    t = performance.now();
+    const result = encodeResult(out.item, { worker: id, ms: out.ms, shapes: e.pool.shapes });
+    queueMs += performance.now() - t;
+    await results.add("result", { ...result, queueMs }, { jobId: job.id, removeOnComplete: true, removeOnFail: true });
     processed++;
     return { worker: id };
   };
