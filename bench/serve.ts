@@ -66,8 +66,12 @@ async function main(): Promise<void> {
     return performance.now() - s;
   };
   try {
-    for (let i = 0; i < 10; i++) await request(i);
+    const health = async () => (await (await fetch(`${url}api/health`)).json()) as { tensors: number };
+    // The first 10 run both paths (5 with occlusion), so "after 10" has allocated what each path needs once.
+    for (let i = 0; i < 10; i++) await request(i, i % 2 ? "?explain=top" : "");
     const rss10 = rssMb(child.pid!);
+    const tensors10 = (await health()).tensors;
+    const rssSeries: string[] = [];
 
     const predict: number[] = [];
     for (let i = 0; i < 60; i++) predict.push(await request(10 + i));
@@ -83,8 +87,12 @@ async function main(): Promise<void> {
     const reqPerSec = (4 * perClient) / ((performance.now() - c0) / 1000);
 
     // Up to 500 requests in all (every tenth with occlusion), then memory again.
-    for (let i = sent; sent < 500; i++) await request(i, i % 10 === 0 ? "?explain=top" : "");
+    for (let i = sent; sent < 500; i++) {
+      await request(i, i % 10 === 0 ? "?explain=top" : "");
+      if (sent % 100 === 0) rssSeries.push(`${sent}: ${rssMb(child.pid!).toFixed(0)}`);
+    }
     const rss500 = rssMb(child.pid!);
+    const tensors500 = (await health()).tensors;
     const load1 = os.loadavg();
     const ms = (x: number) => `${Math.round(x)} ms`;
     console.log("");
@@ -94,6 +102,8 @@ async function main(): Promise<void> {
     console.log(`| predict + occlusion (top genre, 7×7), median / p95 (${occlusion.length} sequential) | ${ms(quantile(occlusion, 0.5))} / ${ms(quantile(occlusion, 0.95))} |`);
     console.log(`| requests/s, 4 concurrent clients (${4 * perClient} predicts) | ${reqPerSec.toFixed(2)} |`);
     console.log(`| server RSS after 10 / after ${sent} requests | ${rss10.toFixed(0)} MB / ${rss500.toFixed(0)} MB (${rss500 - rss10 >= 0 ? "+" : ""}${(rss500 - rss10).toFixed(0)} MB) |`);
+    console.log(`| server RSS (MB) by requests served | ${rssSeries.join(", ")} |`);
+    console.log(`| live tensors after 10 / after ${sent} requests | ${tensors10} / ${tensors500} |`);
     console.log(`| load average (1 min) at start / end | ${load0[0].toFixed(2)} / ${load1[0].toFixed(2)} on ${os.cpus().length} cores |`);
   } finally {
     child.kill("SIGINT");

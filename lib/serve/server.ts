@@ -10,6 +10,7 @@ import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { plotlyJs } from "../plot";
+import { tf } from "../tf";
 import { CoverModel, InputError, type CoverAnalysis } from "../explain/coverModel";
 import type { GalleryItem } from "../explain/gallery";
 import { dominantEmotion } from "../vision/faces";
@@ -92,6 +93,8 @@ export function healthBody(model: CoverModel, queued: number): Record<string, un
     gallery: model.gallery !== null,
     galleryMissing: model.galleryMissing,
     queued,
+    // Live tensors of the shared tfjs engine: flat over requests when every tensor is disposed (bench:serve reads it).
+    tensors: tf.memory().numTensors,
   };
 }
 
@@ -167,11 +170,18 @@ export async function startServer(model: CoverModel, opts: ServeOptions = {}): P
     sendJson(res, 200, body);
   }
 
+  // Thumbnails stay out of the model queue (a gallery asks for dozens at once and they must not wait behind
+  // predictions, nor fill the queue); sharp works on libuv's threads, and each is made once.
+  const thumbs = new Map<string, Buffer>();
   async function thumb(kind: string, row: number, res: http.ServerResponse): Promise<void> {
     const file = thumbFile(kind, row);
     if (!file) throw new HttpError(404, `no cover ${kind}/${row}`);
-    // Thumbnails go through the queue too: sharp on a big scan is real work on two cores.
-    const jpeg = await queue.run(() => sharp(file).rotate().resize(160, 160, { fit: "inside" }).jpeg({ quality: 80 }).toBuffer());
+    let jpeg = thumbs.get(file);
+    if (!jpeg) {
+      jpeg = await sharp(file).rotate().resize(160, 160, { fit: "inside" }).jpeg({ quality: 80 }).toBuffer();
+      if (thumbs.size >= 2000) thumbs.delete(thumbs.keys().next().value!);
+      thumbs.set(file, jpeg);
+    }
     res.writeHead(200, { "Content-Type": "image/jpeg", "Content-Length": jpeg.length, "Cache-Control": "max-age=3600" });
     res.end(jpeg);
   }

@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import sharp from "sharp";
 import { CoverModel } from "../../lib/explain/coverModel";
 import { findChromium, withBrowser } from "../../lib/report/browser";
 import { startServer, type RunningServer } from "../../lib/serve/server";
@@ -75,9 +76,23 @@ describe("the serve page", () => {
       expect(drawn.status).toMatch(/^Done in/);
       expect(drawn.neighbours[0]).toBe(`${fx.fset.rows[0].collection}/${fx.fset.rows[0].masterId}`);
       await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>("#neighbours img")).every((i) => i.complete && i.naturalWidth > 0));
-      // The map is really drawn over the cover: the heatmap's pixels are not blank.
+      // The map is drawn over the cover, red where hiding lowers the score, blue where it raises it: read the pixel
+      // of the strongest cell (the colour scale is symmetric, so that cell is the most opaque).
+      const at = await page.evaluate(() => {
+        const gd = document.getElementById("occlusion") as unknown as { data: { x: number[]; y: number[]; z: number[][] }[]; _fullLayout: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const { x, y, z } = gd.data[0];
+        let best = [0, 0];
+        z.forEach((row, r) => row.forEach((v, c) => Math.abs(v) > Math.abs(z[best[0]][best[1]]) && (best = [r, c])));
+        const L = gd._fullLayout;
+        return { px: L.xaxis._offset + L.xaxis.l2p(x[best[1]]), py: L.yaxis._offset + L.yaxis.l2p(y[best[0]]), drop: z[best[0]][best[1]] };
+      });
+      expect(at.drop).not.toBe(0);
       const shot = await page.locator("#occlusion").screenshot();
-      expect(shot.length).toBeGreaterThan(5000);
+      const { data, info } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const o = (Math.round(at.py) * info.width + Math.round(at.px)) * 3;
+      const [red, blue] = [data[o], data[o + 2]];
+      if (at.drop > 0) expect(red).toBeGreaterThan(blue + 40);
+      else expect(blue).toBeGreaterThan(red + 40);
 
       // Click the bar of a genre that is not the one mapped: the map is redrawn for it.
       const first = drawn.why!.split(" (")[0];

@@ -37,6 +37,7 @@ export const serveCommand: Command = {
     if (cover.neighboursMissing) ctx.log(`serve: no nearest covers: ${cover.neighboursMissing}`);
     if (cover.galleryMissing) ctx.log(`serve: no gallery: ${cover.galleryMissing}`);
     const running = await startServer(cover, { host, port, maxBytes, log: (l) => ctx.log(`serve: ${l}`) });
+    if (!["127.0.0.1", "localhost", "::1"].includes(host)) ctx.log(`serve: listening on ${host}: anyone who can reach this machine can use the page and the API`);
     if (ctx.json) ctx.printJson({ url: running.url, model });
     else ctx.print(`covergenre serve: ${running.url} (model ${model}; Ctrl-C stops)`);
     await new Promise<void>((resolve) => {
