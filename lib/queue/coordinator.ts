@@ -91,6 +91,9 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
 
   const progress = opts.progress === false ? null : new Progress("features (queue)", todo.size, { unit: "covers" });
   const done = new Set<string>();
+  let shapesSeen = "";
+  /** A result that could not be cached (disk full, …): the run stops with it; the result stays in Redis for the next run. */
+  let fatal: Error | null = null;
   const collector = new Worker<ResultJobData>(
     names.results,
     async (job: Job<ResultJobData>) => {
@@ -99,8 +102,19 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
       if (!expected.has(id)) return { ignored: true };
       if (!done.has(id)) {
         const data = job.data;
-        await storeResult(cache, keys, decodeResult(data));
-        if (Object.keys(data.shapes).length) await recordShapes(cache, keys, data.shapes);
+        try {
+          await storeResult(cache, keys, decodeResult(data));
+          // Every worker reports the same shapes: write them when they first appear, not once per cover.
+          const shapes = JSON.stringify(data.shapes);
+          if (shapes !== shapesSeen && Object.keys(data.shapes).length) {
+            shapesSeen = shapes;
+            await recordShapes(cache, keys, data.shapes);
+          }
+        } catch (err) {
+          fatal = new Error(`cannot cache the result for ${expected.get(id)!.absPath} in ${cache.dir}: ${describeError(err)}`);
+          changed();
+          throw fatal;
+        }
         for (const [k, v] of Object.entries(data.ms)) stats.stageMs[k] = (stats.stageMs[k] ?? 0) + v;
         out.perWorker[data.worker] = (out.perWorker[data.worker] ?? 0) + 1;
         out.workerQueueMs += data.queueMs ?? 0;
@@ -147,8 +161,8 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
     const leftovers = Object.values(counts).some((n) => n > 0) || (await results.count()) > 0;
     log(`features: ${todo.size} distinct cover image(s) of ${plan.planned.length} need work → ${q.target.display} (${names.features}, at most ${maxJobs} jobs / ${(maxBytes / 1048576).toFixed(0)} MB in Redis)`);
     for (const [id, item] of expected) {
-      await until(() => interrupted || (inFlight.size < maxJobs && (inFlightBytes < maxBytes || inFlight.size === 0)));
-      if (interrupted) break;
+      await until(() => interrupted || fatal !== null || (inFlight.size < maxJobs && (inFlightBytes < maxBytes || inFlight.size === 0)));
+      if (interrupted || fatal) break;
       if (done.has(id)) continue;
       if (leftovers && (await adoptExisting(features, results, id))) {
         out.found++;
@@ -168,7 +182,8 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
       });
       out.enqueued++;
     }
-    await until(() => interrupted || inFlight.size === 0);
+    await until(() => interrupted || fatal !== null || inFlight.size === 0);
+    if (fatal) throw fatal;
     if (interrupted) throw new InterruptedError(`features: interrupted after ${done.size} of ${todo.size} covers (cached in ${cache.dir}); ${inFlight.size} job(s) stay in Redis. Re-run the same command to collect them and go on.`);
   } finally {
     clearInterval(failedPoll);
@@ -186,10 +201,15 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
 /**
  * Whether the job is already in Redis from an earlier run: waiting, running or delayed (it will
  * come), or its result is waiting to be collected. A job that failed for good is removed, so that
- * it is added afresh with all its attempts.
+ * it is added afresh with all its attempts; a result the last run failed to cache is collected again.
  */
 async function adoptExisting(features: Queue<FeatureJobData>, results: Queue<ResultJobData>, id: string): Promise<boolean> {
-  if (await results.getJob(id)) return true;
+  const result = await results.getJob(id);
+  if (result) {
+    // A result the last run could not cache: collect it again.
+    if ((await result.getState()) === "failed") await result.retry("failed");
+    return true;
+  }
   const job = await features.getJob(id);
   if (!job) return false;
   const state = await job.getState();
