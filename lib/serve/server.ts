@@ -123,6 +123,8 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
       size += c.length;
       if (size > max) over = true;
       if (!over) chunks.push(c);
+      // A chunked upload far past the limit is not drained forever: the connection is cut instead.
+      if (size > 4 * max) req.destroy();
     });
     req.on("end", () => (over ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
     req.on("error", (err) => reject(new HttpError(400, `the upload failed: ${err.message}`)));

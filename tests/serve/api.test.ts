@@ -128,6 +128,15 @@ describe("covergenre serve API", () => {
     const r = await post(srv.url, big);
     expect(r.status).toBe(413);
     expect(r.json.error).toMatch(/too large: the limit is 0\.2 MB/);
+    // The same without a Content-Length (chunked): counted while it arrives.
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 5; i++) c.enqueue(new Uint8Array(60_000));
+        c.close();
+      },
+    });
+    const rc = await fetch(`${srv.url}api/predict`, { method: "POST", body: chunked, duplex: "half" } as RequestInit & { duplex: string });
+    expect([rc.status, ((await rc.json()) as { error: string }).error]).toEqual([413, expect.stringMatching(/too large/)]);
     const get = await fetch(`${srv.url}api/predict`);
     expect(get.status).toBe(405);
     expect((await fetch(`${srv.url}nothing-here`)).status).toBe(404);
