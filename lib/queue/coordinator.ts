@@ -33,6 +33,11 @@ export interface QueueBuildOptions {
   backoffMs?: number;
   /** How often failed jobs are looked for (ms). Default 1 s. */
   pollMs?: number;
+  /**
+   * After this long without a result, jobs in flight that are in neither queue (a Redis restarted
+   * without persistence, keys evicted or deleted by hand) are added again (ms). Default 60 s.
+   */
+  lostAfterMs?: number;
 }
 
 export interface QueueStats {
@@ -40,6 +45,8 @@ export interface QueueStats {
   name: string;
   /** Jobs this run added. */
   enqueued: number;
+  /** Jobs added again because they had vanished from Redis. */
+  readded: number;
   /** Jobs found already in Redis from an earlier run (not added again). */
   found: number;
   /** Summed over results: the workers' queue work (base64, hash check, result encoding), ms; the wait on Redis is not in it. */
@@ -56,7 +63,7 @@ export async function buildFeatureTableViaQueue(opts: BuildOptions, q: QueueBuil
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const plan = await planBuild(opts, log);
   const stats: ComputeStats = { workers: 0, computeMs: 0, stageMs: {}, tensors: { first: [], last: [] } };
-  const queue: QueueStats = { name: q.target.name, enqueued: 0, found: 0, workerQueueMs: 0, perWorker: {}, failedJobs: [] };
+  const queue: QueueStats = { name: q.target.name, enqueued: 0, readded: 0, found: 0, workerQueueMs: 0, perWorker: {}, failedJobs: [] };
   if (plan.todo.size) await computeViaQueue(plan, opts, q, log, stats, queue);
   const summary = await finishBuild(plan, stats);
   return { ...summary, queue };
@@ -92,6 +99,7 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
   const progress = opts.progress === false ? null : new Progress("features (queue)", todo.size, { unit: "covers" });
   const done = new Set<string>();
   let shapesSeen = "";
+  let lastResult = performance.now();
   /** A result that could not be cached (disk full, …): the run stops with it; the result stays in Redis for the next run. */
   let fatal: Error | null = null;
   const collector = new Worker<ResultJobData>(
@@ -118,6 +126,7 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
         for (const [k, v] of Object.entries(data.ms)) stats.stageMs[k] = (stats.stageMs[k] ?? 0) + v;
         out.perWorker[data.worker] = (out.perWorker[data.worker] ?? 0) + 1;
         out.workerQueueMs += data.queueMs ?? 0;
+        lastResult = performance.now();
         done.add(id);
         progress?.tick(data.worker);
       }
@@ -137,11 +146,13 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
   if (opts.handleSigint) process.on("SIGINT", onSigint);
 
   // Jobs that failed for good: recorded, removed (so a re-run adds them afresh), settled.
+  let polling = false;
   const failedPoll = setInterval(() => {
+    if (polling) return;
+    polling = true;
     void (async () => {
       const n = (await features.getJobCounts("failed")).failed ?? 0;
-      if (!n) return;
-      for (const job of await features.getJobs(["failed"], 0, 199)) {
+      for (const job of n ? await features.getJobs(["failed"], 0, 199) : []) {
         const item = job.id ? expected.get(job.id) : undefined;
         if (!item || !inFlight.has(job.id!)) continue;
         out.failedJobs.push({ path: item.absPath, reason: `${job.failedReason} (after ${job.attemptsMade} attempt(s))` });
@@ -150,8 +161,40 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
         progress?.tick("failed");
         settle(job.id!);
       }
-    })().catch((err) => log(`features: checking failed jobs: ${describeError(err)}`));
+      if (performance.now() - lastResult > (q.lostAfterMs ?? 60_000)) {
+        lastResult = performance.now();
+        await readdLost();
+      }
+    })()
+      .catch((err) => log(`features: checking failed jobs: ${describeError(err)}`))
+      .finally(() => (polling = false));
   }, q.pollMs ?? 1000);
+
+  /** Add one cover's job (its bytes read now: the coordinator never holds more than the jobs in flight). */
+  const enqueue = async (id: string, item: WorkItem) => {
+    const image = (await fs.promises.readFile(item.absPath)).toString("base64");
+    const data: FeatureJobData = { hash: item.hash, name: item.absPath, image, stages: item.stages, keys: Object.fromEntries(item.stages.map((s) => [s, keys[s]])), config };
+    inFlight.set(id, image.length);
+    inFlightBytes += image.length;
+    await features.add("cover", data, {
+      jobId: id,
+      attempts: q.attempts ?? 4,
+      backoff: { type: "exponential", delay: q.backoffMs ?? 2000 },
+      removeOnComplete: true,
+      removeOnFail: false,
+    });
+  };
+  /** Jobs in flight that neither queue holds any more (a worker adds the result before completing the job, so one always does). */
+  const readdLost = async () => {
+    for (const id of [...inFlight.keys()]) {
+      if (done.has(id) || (await features.getJob(id)) || (await results.getJob(id))) continue;
+      if (!inFlight.has(id) || done.has(id)) continue;
+      log(`features: the job for ${expected.get(id)!.absPath} is no longer in Redis (restarted or evicted?): adding it again`);
+      settle(id);
+      await enqueue(id, expected.get(id)!);
+      out.readded++;
+    }
+  };
 
   try {
     await features.waitUntilReady();
@@ -169,17 +212,7 @@ async function computeViaQueue(plan: BuildPlan, opts: BuildOptions, q: QueueBuil
         inFlight.set(id, 0);
         continue;
       }
-      const image = (await fs.promises.readFile(item.absPath)).toString("base64");
-      const data: FeatureJobData = { hash: item.hash, name: item.absPath, image, stages: item.stages, keys: Object.fromEntries(item.stages.map((s) => [s, keys[s]])), config };
-      inFlight.set(id, image.length);
-      inFlightBytes += image.length;
-      await features.add("cover", data, {
-        jobId: id,
-        attempts: q.attempts ?? 4,
-        backoff: { type: "exponential", delay: q.backoffMs ?? 2000 },
-        removeOnComplete: true,
-        removeOnFail: false,
-      });
+      await enqueue(id, item);
       out.enqueued++;
     }
     await until(() => interrupted || fatal !== null || inFlight.size === 0);

@@ -211,6 +211,31 @@ maybe("features --queue with worker processes (real redis-server)", () => {
     expect((await worker.closed).fatal).toBeNull();
   });
 
+  test("jobs that vanish from Redis (a restart without persistence) are added again; nothing is lost", async () => {
+    const name = "losttest";
+    const target = parseQueueUrl(redis.url, { name });
+    const table = path.join(dir, "lost", "covers.csv");
+    const colourOnly = config(path.join(dir, "lost-cache"), { faces: false, backbones: [], maps: [] });
+    const coordinator = buildFeatureTableViaQueue(
+      { coversDir: covers, tablePath: table, config: colourOnly, progress: false, log: quiet },
+      { target, pollMs: 200, lostAfterMs: 1000 },
+    );
+    const features = new Queue(queueNames(name).features, { connection: target.connection });
+    for (let i = 0; i < 100 && (await features.getWaitingCount()) < DISTINCT; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await features.getWaitingCount()).toBe(DISTINCT);
+    // Every job gone, as after a restart of a Redis that keeps nothing.
+    for (const job of await features.getJobs(["waiting"], 0, -1)) await job.remove();
+    expect(await features.getWaitingCount()).toBe(0);
+    await features.close();
+    const worker = await startQueueWorker({ target, threads: 0, batchSize: 2, log: quiet });
+    const summary = await coordinator;
+    await worker.stop();
+    expect(summary.queue.readded).toBe(DISTINCT);
+    expect(summary.queue.failedJobs).toEqual([]);
+    const set = await readFeatureSet(table);
+    expect(set.rows.filter((r) => r.error)).toHaveLength(1); // only the bad file
+  });
+
   test("a wrong password is a clear error that does not show it", async () => {
     const wrong = `wrong-${randomBytes(6).toString("hex")}`;
     const run = await runBin(["worker", "--queue", `redis://:${wrong}@127.0.0.1:${redis.port}`]);
