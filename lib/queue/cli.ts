@@ -13,7 +13,7 @@ import { buildFeatureTableViaQueue, type QueueBuildSummary } from "./coordinator
 
 /** Options shared by `features --queue` and `worker`. */
 export const queueTargetOptions: Record<string, OptionSpec> = {
-  queue: { type: "string", description: "Redis URL redis://[:password@]host:port[/db]: compute on `covergenre worker`s (password: better in $COVERGENRE_REDIS_PASSWORD)" },
+  queue: { type: "string", description: "Redis URL redis://[:password@]host:port[/db] of the feature queue shared by `features --queue` and `covergenre worker`s (the password is better in $COVERGENRE_REDIS_PASSWORD)" },
   "queue-name": { type: "string", description: "name of the queue (one coordinator per name at a time)", defaultText: "covergenre" },
 };
 
