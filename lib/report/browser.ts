@@ -66,7 +66,9 @@ export async function checkPage(target: string, opts: { timeoutMs?: number } = {
     });
     page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
     page.on("requestfailed", (r) => consoleErrors.push(`request failed: ${r.url().slice(0, 120)} (${r.failure()?.errorText ?? "?"})`));
-    await page.goto(url, { waitUntil: "load", timeout: opts.timeoutMs ?? 60_000 });
+    // timeoutMs bounds the wait for figures only: loading the page (plotly is 4 MB inline) can take
+    // seconds on a loaded machine, and a short figure wait must not turn into a navigation failure.
+    await page.goto(url, { waitUntil: "load", timeout: 60_000 });
     await page
       .waitForFunction(() => Array.from(document.querySelectorAll(".cg-figure")).every((d) => d.querySelector(".main-svg")), undefined, {
         timeout: opts.timeoutMs ?? 30_000,
