@@ -226,7 +226,7 @@ maybe("features --queue with worker processes (real redis-server)", () => {
       { target, pollMs: 200, lostAfterMs: 1000 },
     );
     const features = new Queue(queueNames(name).features, { connection: target.connection });
-    for (let i = 0; i < 100 && (await features.getWaitingCount()) < DISTINCT; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && (await features.getWaitingCount()) < DISTINCT; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await features.getWaitingCount()).toBe(DISTINCT);
     // Every job gone, as after a restart of a Redis that keeps nothing.
     for (const job of await features.getJobs(["waiting"], 0, -1)) await job.remove();
