@@ -6,8 +6,6 @@
  * Models load once; every call leaves the tensor count as it found it.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import type { FaceInfo, FeatureSet } from "../features/store";
 import { defaultFeatureConfig } from "../features/config";
 import { Extractor } from "../features/extract";
@@ -46,9 +44,6 @@ export interface CoverModelOptions {
 }
 
 export class CoverModel {
-  private tmpDir: string;
-  private counter = 0;
-
   private constructor(
     readonly ckpt: Checkpoint,
     private readonly extractor: Extractor,
@@ -59,9 +54,7 @@ export class CoverModel {
     readonly gallery: GalleryGenre[] | null,
     readonly galleryMissing: string | null,
     private readonly maxPixels: number,
-  ) {
-    this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "covergenre-cover-"));
-  }
+  ) {}
 
   /** Load the checkpoint, its feature models, the neighbour index and the gallery (each optional part says why it is missing). */
   static async load(modelDir: string, opts: CoverModelOptions = {}): Promise<CoverModel> {
@@ -114,17 +107,10 @@ export class CoverModel {
     } catch (err) {
       throw new InputError((err as Error).message);
     }
-    // predict's own feature path reads files: the upload goes through a private temp file.
-    const file = path.join(this.tmpDir, `${process.pid}-${++this.counter}.img`);
-    await fs.promises.writeFile(file, bytes);
-    let fset: FeatureSet;
-    try {
-      fset = await extractWith(this.extractor, [file], this.ckpt);
-    } finally {
-      await fs.promises.rm(file, { force: true });
-    }
-    const [p] = predictFeatureSet(this.ckpt, fset, ["the uploaded image"]);
-    if (p.error) throw new InputError(p.error.split(file).join("the uploaded image"));
+    const name = "the uploaded image";
+    const fset = await extractWith(this.extractor, [{ name, bytes }], this.ckpt);
+    const [p] = predictFeatureSet(this.ckpt, fset, [name]);
+    if (p.error) throw new InputError(p.error);
     const row = fset.rows[0];
     const result: CoverAnalysis = { scores: p.scores!, genres: p.genres!, faces: row.faces, width: image.width, height: image.height, neighbours: [] };
     if (this.neighbours) {
@@ -179,6 +165,5 @@ export class CoverModel {
   dispose(): void {
     this.extractor.dispose();
     this.embedder?.dispose();
-    fs.rmSync(this.tmpDir, { recursive: true, force: true });
   }
 }

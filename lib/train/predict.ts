@@ -31,18 +31,26 @@ export async function extractFeatures(files: string[], ckpt: Checkpoint): Promis
   }
 }
 
+/** An image that is not a file: its bytes, and the name its row and error messages use. */
+export interface ImageBytes {
+  name: string;
+  bytes: Uint8Array;
+}
+
 /**
- * Features of image files with an already loaded Extractor (a long-lived caller such as
- * `covergenre serve` keeps one, instead of loading the models per request).
+ * Features of image files (or images already in memory) with an already loaded Extractor (a
+ * long-lived caller such as `covergenre serve` keeps one, instead of loading the models per request).
  */
-export async function extractWith(extractor: Extractor, files: string[], ckpt: Checkpoint, needsFaces: boolean = ckpt.meta.blocks.includes("face")): Promise<FeatureSet> {
+export async function extractWith(extractor: Extractor, files: Array<string | ImageBytes>, ckpt: Checkpoint, needsFaces: boolean = ckpt.meta.blocks.includes("face")): Promise<FeatureSet> {
   const stages = ["colour", ...(needsFaces ? ["faces"] : []), ...ckpt.meta.imgBackbones.map((b) => `emb:${b}`)];
   const rows: CoverRow[] = [];
   const dims: Record<string, number> = Object.fromEntries(Object.entries(extractor.shapes()).map(([b, s]) => [b, s.dim]));
   const emb: Record<string, number[][]> = Object.fromEntries(ckpt.meta.imgBackbones.map((b) => [b, []]));
   for (let i = 0; i < files.length; i++) {
-    const abs = path.resolve(files[i]);
-    const { items } = await extractor.run([{ hash: String(i), absPath: abs, stages }]);
+    const f = files[i];
+    // In-memory bytes go through the Extractor's own bytes path (as queue jobs do), named as given.
+    const abs = typeof f === "string" ? path.resolve(f) : f.name;
+    const { items } = await extractor.run([{ hash: String(i), absPath: abs, stages, ...(typeof f === "string" ? {} : { bytes: f.bytes }) }]);
     const it = items[0];
     const errors: string[] = [];
     if (it.colour && !it.colour.ok) errors.push(it.colour.error);
