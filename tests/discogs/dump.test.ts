@@ -5,11 +5,12 @@ import * as zlib from "node:zlib";
 import { DumpError, readMasters, type DumpMaster } from "../../lib/discogs/dump";
 import { decodeXmlText, parseMasterRecord, DumpRecordError } from "../../lib/discogs/record";
 import { dumpStats } from "../../lib/discogs/stats";
+import { needs, SHARED_PART } from "../helpers/parts";
 
 const FIX = path.join(__dirname, "..", "fixtures", "discogs");
 const SHARED_DUMP = path.resolve(__dirname, "..", "..", "..", "shared", "data", "discogs-dump");
 const SHARED = fs.existsSync(SHARED_DUMP);
-if (!SHARED) console.log(`[skipped] real-dump tests: ${SHARED_DUMP} not found`);
+const withDump = needs({ [`the real dump excerpts in ${SHARED_DUMP} (${SHARED_PART})`]: SHARED }).test;
 
 async function all(file: string): Promise<{ masters: DumpMaster[]; errors: DumpRecordError[] }> {
   const reader = readMasters(file);
@@ -196,7 +197,7 @@ describe("dumpStats", () => {
     expect(s25.format).toBe("2025");
   });
 
-  (SHARED ? test : test.skip)("real 2020 excerpt: 1,000 masters with the documented genres-per-master distribution", async () => {
+  withDump("real 2020 excerpt: 1,000 masters with the documented genres-per-master distribution", async () => {
     const s = await dumpStats(path.join(SHARED_DUMP, "xml2db_discogs_20200806_masters.sample1000.xml.gz"));
     expect(s.masters).toBe(1000);
     expect(s.errors).toEqual([]);
@@ -207,7 +208,7 @@ describe("dumpStats", () => {
     expect(plain.genreCounts).toEqual(s.genreCounts);
   });
 
-  (SHARED ? test : test.skip)("real 2019 and 2025 excerpts parse without errors", async () => {
+  withDump("real 2019 and 2025 excerpts parse without errors", async () => {
     for (const [f, n, format] of [
       ["lukasaron_data_samples_masters.46.xml", 46, "2020"],
       ["tgmz_2025-era_masters.4.xml", 4, "2025"],

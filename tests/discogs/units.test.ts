@@ -5,10 +5,11 @@ import sharp from "sharp";
 import { checkImage, pickCover, ratingFromApi, ratingFromMasterPage } from "../../lib/discogs/api";
 import { Manifest, parseCsvLine, formatRow, type ManifestRow } from "../../lib/discogs/manifest";
 import { readIdsFile, studyMinRatings } from "../../lib/discogs/plan";
+import { needs, SHARED_PART } from "../helpers/parts";
 
 const SHARED_DATA = path.resolve(__dirname, "..", "..", "..", "shared", "data");
 const SHARED = fs.existsSync(SHARED_DATA);
-if (!SHARED) console.log(`[skipped] real API-sample and thesis-CSV tests: ${SHARED_DATA} not found`);
+const withShared = needs({ [`real API samples and the study's CSV in ${SHARED_DATA} (${SHARED_PART})`]: SHARED }).test;
 
 let tmp: string;
 beforeAll(() => {
@@ -31,7 +32,7 @@ describe("rating counts", () => {
     expect(ratingFromMasterPage(page({ aggregateRating: { ratingCount: 5 } }, "release_schema"))).toBeNull();
     expect(ratingFromMasterPage("<html>nothing</html>")).toBeNull();
   });
-  (SHARED ? test : test.skip)("the real saved master page block (Abbey Road, ca. 2020)", () => {
+  withShared("the real saved master page block (Abbey Road, ca. 2020)", () => {
     const json = fs.readFileSync(path.join(SHARED_DATA, "discogs-api", "discogs_master_24047_master_schema_ca2020.json"), "utf8");
     expect(ratingFromMasterPage(`<script type="application/ld+json" id="master_schema">${json}</script>`)).toBe(18012);
   });
@@ -49,7 +50,7 @@ describe("pickCover", () => {
     expect(pickCover([], "full")).toBeNull();
     expect(pickCover(undefined, "full")).toBeNull();
   });
-  (SHARED ? test : test.skip)("real responses: authenticated master has URLs, unauthenticated has empty ones", () => {
+  withShared("real responses: authenticated master has URLs, unauthenticated has empty ones", () => {
     const auth = JSON.parse(fs.readFileSync(path.join(SHARED_DATA, "discogs-api", "peacefixation_masters_1521183.json"), "utf8"));
     const unauth = JSON.parse(fs.readFileSync(path.join(SHARED_DATA, "discogs-api", "irlndts_masters_718441_unauth.json"), "utf8"));
     expect(pickCover(auth.images, "full")!.url).toMatch(/^https:\/\/i\.discogs\.com\/.*h:600/);
@@ -93,7 +94,7 @@ describe("study threshold and id lists", () => {
     expect(() => readIdsFile(bad)).toThrow(/no master_release\/master_id\/id column/);
     expect(() => readIdsFile(path.join(tmp, "none.csv"))).toThrow(/does not exist/);
   });
-  (SHARED ? test : test.skip)("the study's album_data_0522.csv gives its 14,302 master ids", () => {
+  withShared("the study's album_data_0522.csv gives its 14,302 master ids", () => {
     expect(readIdsFile(path.join(SHARED_DATA, "thesis", "album_data_0522.csv")).size).toBe(14302);
   });
 });
@@ -152,7 +153,7 @@ describe("other label sources", () => {
     fs.writeFileSync(onehot, 'master_release,path,Blues,"Folk, World, & Country",Funk&Soul\n10,x,1.0,0.0,1.0\n11,y,0.0,1.0,0.0\n');
     expect(oneHotCsvCounts(onehot)).toEqual({ items: 2, multiLabel: 1, ids: [10, 11], genreCounts: { Blues: 1, "Funk / Soul": 1, "Folk, World, & Country": 1 } });
   });
-  (SHARED ? test : test.skip)("the shared covers and the study's table", () => {
+  withShared("the shared covers and the study's table", () => {
     const covers = labelsCsvCounts(path.join(SHARED_DATA, "discogs-covers", "labels.csv"));
     expect(covers.items).toBe(3763);
     expect(covers.multiLabel).toBe(201);

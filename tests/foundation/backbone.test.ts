@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { folderIO, initTf, tf } from "../../lib/tf";
 import { BACKBONES, loadBackbone, readNsfwjsBundle, reshapeTopology, resolveBackboneSpec } from "../../lib/vision/backbone";
 import { sharedModelsDir } from "../../lib/paths";
+import { needs, SHARED_PART } from "../helpers/parts";
 
 beforeAll(async () => {
   await initTf();
@@ -82,7 +83,7 @@ describe("pluggable backbones", () => {
   });
 
   const shared = sharedModelsDir();
-  (shared ? test : test.skip)("the ImageNet MobileNet v1 in ../shared/models gives 1024-d features", async () => {
+  needs({ [`MobileNet v1 in ${SHARED_PART}`]: Boolean(shared) }).test("the ImageNet MobileNet v1 in ../shared/models gives 1024-d features", async () => {
     const bb = await loadBackbone("mobilenet_v1");
     expect(bb.spec.inputSize).toBe(224);
     expect(bb.outputShape).toEqual([1024]);
@@ -92,7 +93,6 @@ describe("pluggable backbones", () => {
     tf.dispose([x, map, pooled]);
     bb.dispose();
   });
-  if (!shared) console.log("skipped: ../shared/models not present, MobileNet v1 test not run");
 
   test("a missing model file is a clear error", async () => {
     await expect(loadBackbone("x=/nonexistent/model.json")).rejects.toThrow(/\/nonexistent\/model.json does not exist/);

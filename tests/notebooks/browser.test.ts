@@ -10,13 +10,9 @@ import { figureBundle, plotlyScript, PLOTLY_MIME, scriptJson } from "../../lib/p
 import { checkPage, findChromium } from "../../lib/report/browser";
 import { reportFigures } from "../../lib/report";
 import { fixtureResults } from "../report/fixture";
+import { CHROMIUM_PART, needs } from "../helpers/parts";
 
-const CHROMIUM = findChromium();
-if (!CHROMIUM) {
-  // eslint-disable-next-line no-console
-  console.warn("SKIPPED tests/notebooks/browser.test.ts: no Chromium installed (apt-get install -y --no-install-recommends chromium)");
-}
-const maybe = CHROMIUM ? test : test.skip;
+const maybe = needs({ [CHROMIUM_PART]: Boolean(findChromium()) }).test;
 
 maybe("every report figure's bundle draws from its plotly JSON alone (as JupyterLab / VS Code do) and from its HTML part", async () => {
   const { results, dir } = await fixtureResults();

@@ -4,8 +4,8 @@
  * print()), every table is an HTML table, every figure is a bundle with the plotly JSON and the
  * HTML fallback, and in the page every figure draws and the tables are there.
  *
- * Skips, saying why, only when Jupyter (nbconvert) is absent; CI installs it (.ci/run). The
- * Chromium part skips, saying why, without Chromium.
+ * Skips, saying why, only when Jupyter (nbconvert), real covers or (for its browser part) Chromium
+ * are absent; under CI, which installs them all (.ci/run), a missing one fails (tests/helpers/parts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,32 +14,19 @@ import { executedOutputs, exportNotebookHtml, inspectExecuted, jupyterStatus, ru
 import { findChromium, withBrowser } from "../../lib/report/browser";
 import { locateTable } from "../../lib/train/notebook";
 import { resolveCollections } from "../../lib/paths";
+import { CHROMIUM_PART, JUPYTER_PART, needs, SHARED_PART } from "../helpers/parts";
 
 const NOTEBOOK = "03.Refine_Divide";
 const status = jupyterStatus();
-const HAVE_JUPYTER = Boolean(status.jupyter && status.nbconvert);
-if (!HAVE_JUPYTER) {
-  // eslint-disable-next-line no-console
-  console.warn(
-    "SKIPPED tests/notebooks/executed.test.ts: Jupyter with nbconvert is not installed " +
-      "(apt-get install -y --no-install-recommends jupyter-notebook jupyter-nbconvert python3-nbconvert python3-ipykernel jupyter-client)",
-  );
-}
-const CHROMIUM = findChromium();
-if (HAVE_JUPYTER && !CHROMIUM) {
-  // eslint-disable-next-line no-console
-  console.warn("SKIPPED (browser part of) tests/notebooks/executed.test.ts: no Chromium installed (apt-get install -y --no-install-recommends chromium)");
-}
 // The notebooks run on real covers (../shared/data in development and CI); without any, there is nothing to execute.
-let HAVE_COVERS = true;
+let haveCovers = true;
 try {
   resolveCollections();
 } catch {
-  HAVE_COVERS = false;
-  // eslint-disable-next-line no-console
-  console.warn("SKIPPED tests/notebooks/executed.test.ts: no covers found (../shared/data or COVERGENRE_COVERS); the notebooks need real covers");
+  haveCovers = false;
 }
-const maybe = HAVE_JUPYTER && HAVE_COVERS ? describe : describe.skip;
+const maybe = needs({ [JUPYTER_PART]: Boolean(status.jupyter && status.nbconvert), [`real covers (${SHARED_PART}, or COVERGENRE_COVERS)`]: haveCovers }).describe;
+const inBrowser = needs({ [CHROMIUM_PART]: Boolean(findChromium()) }).test;
 
 describe("a failed top-level await in a cell", () => {
   test("tslab prints it as a trace on stderr: inspectExecuted counts it as the cell's failure", () => {
@@ -82,7 +69,7 @@ maybe(`${NOTEBOOK} executed headless (quick mode)`, () => {
     expect(out.figuresWithHtml).toBe(out.figures);
   });
 
-  (CHROMIUM ? test : test.skip)(
+  inBrowser(
     "rendered by nbconvert and opened in Chromium: every figure draws, the tables are there, no script error",
     async () => {
       const html = await exportNotebookHtml(executed, dir);

@@ -18,6 +18,7 @@ import { BACKBONES, resolveBackboneSpec } from "../../lib/vision/backbone";
 import { decodeImage, type DecodedImage } from "../../lib/vision/image";
 import { Extractor } from "../../lib/features/extract";
 import { defaultFeatureConfig, stageKeys } from "../../lib/features/config";
+import { needs, SHARED_PART } from "../helpers/parts";
 
 jest.setTimeout(180_000);
 
@@ -325,7 +326,7 @@ describe("no leaks", () => {
 });
 
 const mobilenet = BACKBONES.mobilenet_v1();
-(mobilenet ? describe : describe.skip)("the real backbones (../shared/models MobileNet v1; nsfwjs InceptionV3 mixed7)", () => {
+needs({ [`MobileNet v1 in ${SHARED_PART}`]: Boolean(mobilenet) }).describe("the real backbones (../shared/models MobileNet v1; nsfwjs InceptionV3 mixed7)", () => {
   test.each(["mobilenet_v1", "inception_v3", "mobilenet_v1_ms"])("%s: the export matches tfjs within 1e-4 on generated covers", async (name) => {
     const imgs = await images(6);
     const onnx = await loadEmbedder([name], { runtime: "onnx" });

@@ -12,6 +12,7 @@ import { UserError } from "../../lib/util/errors";
 import { DEFAULT_HEAD } from "../../lib/train/heads";
 import { checkPage, findChromium } from "../../lib/report/browser";
 import { makeSyntheticCrawl } from "./fixture";
+import { CHROMIUM_PART, needs } from "../helpers/parts";
 
 const GENRES = ["Electronic", "Rock", "Pop"];
 
@@ -64,7 +65,7 @@ describe("covergenre pipeline on a synthetic crawl", () => {
     expect(summary).toContain(o.reportPath);
   }, 400_000);
 
-  (findChromium() ? test : test.skip)("the report of a real (tiny) study renders in headless Chromium", async () => {
+  needs({ [CHROMIUM_PART]: Boolean(findChromium()) }).test("the report of a real (tiny) study renders in headless Chromium", async () => {
     const check = await checkPage(path.join(tmp, "reports", "index.html"));
     expect(check.consoleErrors).toEqual([]);
     expect(check.figures.length).toBeGreaterThan(3);
@@ -72,7 +73,6 @@ describe("covergenre pipeline on a synthetic crawl", () => {
     expect(check.images.length).toBeGreaterThan(0);
     expect(check.images.filter((i) => !i.loaded)).toEqual([]);
   });
-  if (!findChromium()) console.warn("SKIPPED pipeline report browser check: no Chromium installed (apt-get install -y --no-install-recommends chromium)");
 
   test("face boxes found by the features step are available to the report's cover grid", async () => {
     const table = base.tablePath!;

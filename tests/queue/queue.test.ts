@@ -18,10 +18,9 @@ import { haveRedisServer, startLocalRedis, type LocalRedis } from "../../lib/que
 import { startQueueWorker } from "../../lib/queue/worker";
 import { runBin } from "../helpers/cli";
 import { makeCovers, startWorker, tableFiles, type WorkerProcess } from "./helpers";
+import { needs, REDIS_PART } from "../helpers/parts";
 
-const HAVE_REDIS = haveRedisServer();
-if (!HAVE_REDIS) console.warn("tests/queue/queue.test.ts: SKIPPED — redis-server is not installed (apt-get install redis-server; .ci/run installs it)");
-const maybe = HAVE_REDIS ? describe : describe.skip;
+const maybe = needs({ [REDIS_PART]: haveRedisServer() }).describe;
 
 const quiet = () => undefined;
 /** 6 generated covers + a photo + a bad file; the duplicate shares a job: 8 distinct contents. */

@@ -9,13 +9,9 @@ import sharp from "sharp";
 import { writeReport, reportFigures } from "../../lib/report";
 import { checkPage, exportFiguresPng, findChromium } from "../../lib/report/browser";
 import { fixtureResults, withCollections } from "./fixture";
+import { CHROMIUM_PART, needs } from "../helpers/parts";
 
-const CHROMIUM = findChromium();
-if (!CHROMIUM) {
-  // eslint-disable-next-line no-console
-  console.warn("SKIPPED tests/report/browser.test.ts: no Chromium installed (apt-get install -y --no-install-recommends chromium)");
-}
-const maybe = CHROMIUM ? test : test.skip;
+const maybe = needs({ [CHROMIUM_PART]: Boolean(findChromium()) }).test;
 
 maybe("the generated report renders in headless Chromium: figures drawn, images loaded, no console errors", async () => {
   const { results, dir } = await fixtureResults();

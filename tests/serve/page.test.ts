@@ -13,13 +13,10 @@ import { findChromium, withBrowser } from "../../lib/report/browser";
 import { startServer, type RunningServer } from "../../lib/serve/server";
 import { initTf } from "../../lib/tf";
 import { makeServeFixture, type ServeFixture } from "./fixture";
+import { CHROMIUM_PART, needs } from "../helpers/parts";
 
-const CHROMIUM = findChromium();
-if (!CHROMIUM) {
-  // eslint-disable-next-line no-console
-  console.warn("SKIPPED tests/serve/page.test.ts: no Chromium installed (apt-get install -y --no-install-recommends chromium)");
-}
-const maybe = CHROMIUM ? test : test.skip;
+const chromium = needs({ [CHROMIUM_PART]: Boolean(findChromium()) });
+const maybe = chromium.test;
 
 describe("the serve page", () => {
   let fx: ServeFixture;
@@ -27,7 +24,7 @@ describe("the serve page", () => {
   let srv: RunningServer;
 
   beforeAll(async () => {
-    if (!CHROMIUM) return;
+    if (!chromium.present) return;
     await initTf();
     fx = await makeServeFixture();
     model = await CoverModel.load(fx.ckpt, { table: fx.table });

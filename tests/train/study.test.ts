@@ -8,10 +8,10 @@ import { loadCheckpoint, scoreWithCheckpoint } from "../../lib/train/checkpoint"
 import { buildDataset, usableRows } from "../../lib/train/dataset";
 import { DEFAULT_HEAD } from "../../lib/train/heads";
 import { syntheticFeatureSet, SYN_GENRES } from "./synthetic";
+import { needs, SHARED_PART } from "../helpers/parts";
 
 const THESIS = path.resolve(__dirname, "../../../shared/data/thesis");
 const HAS_THESIS = fs.existsSync(path.join(THESIS, "facial.csv"));
-if (!HAS_THESIS) console.warn(`skipped: the thesis-table test needs ${THESIS} (../shared/data)`);
 
 beforeAll(async () => {
   await initTf();
@@ -88,7 +88,7 @@ test("a small study fills results.json, answers the faces question with CIs, and
   await expect(loadCheckpoint(dir)).rejects.toThrow(/no checkpoint.json/);
 }, 120_000);
 
-(HAS_THESIS ? test : test.skip)("the study's own tables: 1,016 rows, 7 genres, predict-all ≈ 0.32 as reported", async () => {
+needs({ [`the study's tables in ${THESIS} (${SHARED_PART})`]: HAS_THESIS }).test("the study's own tables: 1,016 rows, 7 genres, predict-all ≈ 0.32 as reported", async () => {
   const r = await runThesisTables(THESIS, defaultStudyConfig({ folds: 3, repeats: 1, head: { ...DEFAULT_HEAD, epochs: 3, minSteps: 50 } }));
   expect(r.rows).toBe(1016);
   expect(r.genres).toHaveLength(7);

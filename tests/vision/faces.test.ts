@@ -17,6 +17,7 @@ import {
 } from "../../lib/vision/faces";
 import { packageDir } from "../../lib/util/packages";
 import { findGearModel } from "../../lib/vision/models";
+import { needs, SHARED_PART } from "../helpers/parts";
 
 const ASSETS = path.join(packageDir("@vladmandic/human"), "assets");
 const PORTRAIT = path.join(ASSETS, "screenshot-faceid.jpg");
@@ -185,8 +186,7 @@ describe("face analyzer on real pictures", () => {
 
 const SHARED_FACES = path.resolve(__dirname, "..", "..", "..", "shared", "data", "faces", "photos");
 const SHARED = fs.existsSync(SHARED_FACES);
-if (!SHARED) console.log(`skipped: shared face photos not found at ${SHARED_FACES}`);
-(SHARED ? test : test.skip)("shared group photo: several faces, all inside the picture", async () => {
+needs({ [`face photos in ${SHARED_FACES} (${SHARED_PART})`]: SHARED }).test("shared group photo: several faces, all inside the picture", async () => {
   const analyzer = await loadFaceAnalyzer();
   const img = await decodeImage(path.join(SHARED_FACES, "couple.jpg"));
   const faces = await analyzer.analyze(img);
